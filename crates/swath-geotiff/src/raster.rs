@@ -100,6 +100,7 @@ macro_rules! with_pixels {
         }
     };
 }
+#[expect(unused_imports, reason = "for the writer and kernels")]
 pub(crate) use with_pixels;
 
 impl PixelData {

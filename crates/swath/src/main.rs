@@ -1,1 +1,7 @@
-fn main(){}
+//! The `swath` command: parses arguments and hands over to the library.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    swath::cli::main()
+}
