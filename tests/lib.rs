@@ -1,6 +1,11 @@
 //! Shared helpers for Swath's end-to-end tests: fixture paths, local readers, the
 //! project's Python environment (GDAL via rasterio) and a request-counting reader.
 
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers fail loudly on a broken environment"
+)]
+
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,7 +33,10 @@ pub fn local_reader(path: &Path) -> Arc<ObjectReader> {
     let canonical = path.canonicalize().expect("fixture path exists");
     let location = object_store::path::Path::from_filesystem_path(&canonical)
         .expect("path converts to an object_store path");
-    Arc::new(ObjectReader::new(Arc::new(LocalFileSystem::new()), location))
+    Arc::new(ObjectReader::new(
+        Arc::new(LocalFileSystem::new()),
+        location,
+    ))
 }
 
 /// The Python interpreter of the project's virtualenv (numpy, rasterio, rio-cogeo),
@@ -46,14 +54,21 @@ pub fn python() -> &'static Path {
             String::from_utf8_lossy(&out.stderr)
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        PathBuf::from(stdout.lines().last().expect("py-env prints the python path").trim())
+        PathBuf::from(
+            stdout
+                .lines()
+                .last()
+                .expect("py-env prints the python path")
+                .trim(),
+        )
     })
 }
 
 /// Run `tests/scripts/gdal_describe.py` on a file and parse its JSON.
 pub fn gdal_describe(file: &Path, validate_cog: bool) -> serde_json::Value {
     let mut cmd = Command::new(python());
-    cmd.arg(repo_root().join("tests/scripts/gdal_describe.py")).arg(file);
+    cmd.arg(repo_root().join("tests/scripts/gdal_describe.py"))
+        .arg(file);
     if validate_cog {
         cmd.arg("--validate-cog");
     }
@@ -80,7 +95,11 @@ pub struct CountingReader<R> {
 impl<R> CountingReader<R> {
     /// Count the requests made to `inner`.
     pub fn new(inner: R) -> Self {
-        CountingReader { inner, requests: AtomicUsize::new(0), bytes: AtomicU64::new(0) }
+        CountingReader {
+            inner,
+            requests: AtomicUsize::new(0),
+            bytes: AtomicU64::new(0),
+        }
     }
 
     /// Requests so far.

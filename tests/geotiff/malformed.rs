@@ -15,8 +15,10 @@ async fn exercise(bytes: Vec<u8>) -> swath_geotiff::Result<()> {
     let tiff = open(bytes).await?;
     for level in 0..tiff.levels().len() {
         let lv = &tiff.levels()[level];
-        tiff.read_window(level, Window::new(0, 0, lv.width, lv.height)).await?;
-        tiff.read_mask_window(level, Window::new(0, 0, lv.width, lv.height)).await?;
+        tiff.read_window(level, Window::new(0, 0, lv.width, lv.height))
+            .await?;
+        tiff.read_mask_window(level, Window::new(0, 0, lv.width, lv.height))
+            .await?;
     }
     Ok(())
 }
@@ -59,16 +61,27 @@ fn data_offset(n: usize) -> u32 {
 #[tokio::test]
 async fn hand_made_valid_file_reads() {
     let e = valid_entries(data_offset(9));
-    let tiff = open(tiny(&e, 0, &[1, 2, 3, 4, 5, 6, 7, 8])).await.expect("valid");
-    let r = tiff.read_window(0, Window::new(1, 0, 3, 2)).await.expect("read");
+    let tiff = open(tiny(&e, 0, &[1, 2, 3, 4, 5, 6, 7, 8]))
+        .await
+        .expect("valid");
+    let r = tiff
+        .read_window(0, Window::new(1, 0, 3, 2))
+        .await
+        .expect("read");
     assert_eq!(r.data, swath_geotiff::PixelData::U8(vec![2, 3, 4, 6, 7, 8]));
 }
 
 #[tokio::test]
 async fn not_a_tiff_and_empty() {
     assert!(matches!(open(Vec::new()).await, Err(Error::Malformed(_))));
-    assert!(matches!(open(b"%PDF-1.7 hello".to_vec()).await, Err(Error::Malformed(_))));
-    assert!(matches!(open(b"II*\0\0\0\0\0".to_vec()).await, Err(Error::Malformed(_))));
+    assert!(matches!(
+        open(b"%PDF-1.7 hello".to_vec()).await,
+        Err(Error::Malformed(_))
+    ));
+    assert!(matches!(
+        open(b"II*\0\0\0\0\0".to_vec()).await,
+        Err(Error::Malformed(_))
+    ));
 }
 
 #[tokio::test]
@@ -76,7 +89,10 @@ async fn ifd_loop_is_detected() {
     let e = valid_entries(data_offset(9));
     let looped = tiny(&e, 8, &[0; 8]);
     let err = open(looped).await.expect_err("loop");
-    assert!(matches!(err, Error::Malformed(ref m) if m.contains("loops")), "{err}");
+    assert!(
+        matches!(err, Error::Malformed(ref m) if m.contains("loops")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -97,7 +113,10 @@ async fn tag_sizes_are_checked_against_the_file() {
     // A modest count whose values would lie past the end of the file.
     e[5] = (273, 4, 1000, 100);
     let err = open(tiny(&e, 0, &[0; 8])).await.expect_err("past the end");
-    assert!(matches!(err, Error::Malformed(ref m) if m.contains("past the end")), "{err}");
+    assert!(
+        matches!(err, Error::Malformed(ref m) if m.contains("past the end")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -105,7 +124,10 @@ async fn unsupported_features_say_so() {
     let mut e = valid_entries(data_offset(9));
     e[3] = (259, 3, 1, 34887);
     let err = open(tiny(&e, 0, &[0; 8])).await.expect_err("LERC");
-    assert!(matches!(err, Error::Unsupported(ref m) if m.contains("LERC")), "{err}");
+    assert!(
+        matches!(err, Error::Unsupported(ref m) if m.contains("LERC")),
+        "{err}"
+    );
     let mut e = valid_entries(data_offset(10));
     e.push((339, 3, 1, 6));
     let err = open(tiny(&e, 0, &[0; 8])).await.expect_err("complex");
@@ -115,14 +137,27 @@ async fn unsupported_features_say_so() {
 #[tokio::test]
 async fn strip_past_the_end_and_bad_windows() {
     let e = valid_entries(data_offset(9) + 100);
-    let err = open(tiny(&e, 0, &[0; 8])).await.expect_err("strip past end");
+    let err = open(tiny(&e, 0, &[0; 8]))
+        .await
+        .expect_err("strip past end");
     assert!(matches!(err, Error::Malformed(_)), "{err}");
-    let tiff = open(tiny(&valid_entries(data_offset(9)), 0, &[0; 8])).await.expect("valid");
-    let err = tiff.read_window(0, Window::new(2, 0, 3, 2)).await.expect_err("outside");
+    let tiff = open(tiny(&valid_entries(data_offset(9)), 0, &[0; 8]))
+        .await
+        .expect("valid");
+    let err = tiff
+        .read_window(0, Window::new(2, 0, 3, 2))
+        .await
+        .expect_err("outside");
     assert!(matches!(err, Error::Misuse(_)), "{err}");
-    let err = tiff.read_window(3, Window::new(0, 0, 1, 1)).await.expect_err("no level 3");
+    let err = tiff
+        .read_window(3, Window::new(0, 0, 1, 1))
+        .await
+        .expect_err("no level 3");
     assert!(matches!(err, Error::Misuse(_)), "{err}");
-    let err = tiff.read_window(0, Window::new(0, 0, 0, 1)).await.expect_err("empty");
+    let err = tiff
+        .read_window(0, Window::new(0, 0, 0, 1))
+        .await
+        .expect_err("empty");
     assert!(matches!(err, Error::Misuse(_)), "{err}");
 }
 
@@ -130,9 +165,17 @@ async fn strip_past_the_end_and_bad_windows() {
 async fn window_limit_is_enforced() {
     let path = swath_tests::geotiff_fixtures().join("cog_u16_deflate_p2.tif");
     let bytes = Bytes::from(std::fs::read(path).expect("fixture"));
-    let limits = Limits { max_window_bytes: 1000, ..Default::default() };
-    let tiff = GeoTiff::open_with_limits(Arc::new(BytesReader(bytes)), limits).await.expect("open");
-    let err = tiff.read_window(0, Window::new(0, 0, 100, 100)).await.expect_err("too big");
+    let limits = Limits {
+        max_window_bytes: 1000,
+        ..Default::default()
+    };
+    let tiff = GeoTiff::open_with_limits(Arc::new(BytesReader(bytes)), limits)
+        .await
+        .expect("open");
+    let err = tiff
+        .read_window(0, Window::new(0, 0, 100, 100))
+        .await
+        .expect_err("too big");
     assert!(matches!(err, Error::LimitExceeded { .. }), "{err}");
 }
 
@@ -167,12 +210,19 @@ async fn truncated_and_corrupted_fixtures_never_panic() {
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
                 // Most structure lives in the first kilobytes; bias corruption there.
-                let span = if seed % 3 == 0 { bad.len() } else { bad.len().min(4096) };
+                let span = if seed.is_multiple_of(3) {
+                    bad.len()
+                } else {
+                    bad.len().min(4096)
+                };
                 let at = (seed >> 16) as usize % span;
                 bad[at] = (seed >> 40) as u8;
             }
             let _ = exercise(bad).await;
         }
     }
-    assert!(errors > 100, "truncated files should fail cleanly ({errors} errors)");
+    assert!(
+        errors > 100,
+        "truncated files should fail cleanly ({errors} errors)"
+    );
 }

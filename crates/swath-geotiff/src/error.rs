@@ -66,7 +66,11 @@ pub(crate) use {malformed, misuse, unsupported};
 /// Fail with [`Error::LimitExceeded`] when `value > limit`.
 pub(crate) fn check_limit(what: &str, value: u64, limit: u64) -> Result<()> {
     if value > limit {
-        return Err(Error::LimitExceeded { what: what.to_string(), value, limit });
+        return Err(Error::LimitExceeded {
+            what: what.to_string(),
+            value,
+            limit,
+        });
     }
     Ok(())
 }

@@ -71,7 +71,10 @@ fn geokeys(tags: &Tags) -> Result<Vec<(u16, KeyValue)>> {
         return Ok(Vec::new());
     };
     if dir.len() < 4 {
-        return Err(malformed!("GeoKeyDirectory has {} values, needs at least 4", dir.len()));
+        return Err(malformed!(
+            "GeoKeyDirectory has {} values, needs at least 4",
+            dir.len()
+        ));
     }
     let n = dir[3] as usize;
     let doubles = tags.floats(tag::GEO_DOUBLE_PARAMS)?.unwrap_or_default();
@@ -79,18 +82,31 @@ fn geokeys(tags: &Tags) -> Result<Vec<(u16, KeyValue)>> {
     let mut out = Vec::new();
     for i in 0..n {
         let Some(entry) = dir.get(4 + 4 * i..8 + 4 * i) else {
-            return Err(malformed!("GeoKeyDirectory declares {n} keys but holds {}", (dir.len() - 4) / 4));
+            return Err(malformed!(
+                "GeoKeyDirectory declares {n} keys but holds {}",
+                (dir.len() - 4) / 4
+            ));
         };
-        let (id, location, count, value) =
-            (entry[0] as u16, entry[1] as u16, entry[2] as usize, entry[3] as usize);
+        let (id, location, count, value) = (
+            entry[0] as u16,
+            entry[1] as u16,
+            entry[2] as usize,
+            entry[3] as usize,
+        );
         let v = match location {
             0 => KeyValue::Short(value as u16),
-            tag::GEO_DOUBLE_PARAMS => match doubles.get(value..value.saturating_add(count)) {
+            tag::GEO_DOUBLE_PARAMS => match doubles
+                .get(value..value.saturating_add(count))
+            {
                 Some(d) => KeyValue::Doubles(d.to_vec()),
-                None => return Err(malformed!("GeoKey {id} points outside GeoDoubleParams")),
+                None => {
+                    return Err(malformed!("GeoKey {id} points outside GeoDoubleParams"));
+                }
             },
             tag::GEO_ASCII_PARAMS => {
-                let text = ascii.get(value..value.saturating_add(count)).unwrap_or_default();
+                let text = ascii
+                    .get(value..value.saturating_add(count))
+                    .unwrap_or_default();
                 KeyValue::Ascii(text.trim_end_matches(['|', '\0']).to_string())
             }
             tag::GEO_KEY_DIRECTORY => match dir.get(value..value.saturating_add(count)) {
@@ -146,13 +162,22 @@ pub fn georeference(tags: &Tags) -> Result<Georeference> {
         t[2] -= 0.5 * t[0] + 0.5 * t[1];
         t[5] -= 0.5 * t[3] + 0.5 * t[4];
     }
-    Ok(Georeference { epsg, model, raster_type, transform, citation })
+    Ok(Georeference {
+        epsg,
+        model,
+        raster_type,
+        transform,
+        citation,
+    })
 }
 
 fn model_transform(tags: &Tags) -> Result<Option<Transform>> {
     if let Some(m) = tags.floats(tag::MODEL_TRANSFORMATION)? {
         if m.len() < 16 {
-            return Err(malformed!("ModelTransformation has {} values, needs 16", m.len()));
+            return Err(malformed!(
+                "ModelTransformation has {} values, needs 16",
+                m.len()
+            ));
         }
         return Ok(Some([m[0], m[1], m[3], m[4], m[5], m[7]]));
     }
@@ -161,7 +186,10 @@ fn model_transform(tags: &Tags) -> Result<Option<Transform>> {
     match (tie, scale) {
         (Some(tie), Some(scale)) if tie.len() == 6 => {
             if scale.len() < 2 {
-                return Err(malformed!("ModelPixelScale has {} values, needs 3", scale.len()));
+                return Err(malformed!(
+                    "ModelPixelScale has {} values, needs 3",
+                    scale.len()
+                ));
             }
             let (i, j, x, y) = (tie[0], tie[1], tie[3], tie[4]);
             let (sx, sy) = (scale[0], scale[1]);
@@ -183,7 +211,9 @@ pub fn nodata(tags: &Tags) -> Result<Option<f64>> {
         "nan" | "-nan" => f64::NAN,
         "inf" | "+inf" => f64::INFINITY,
         "-inf" => f64::NEG_INFINITY,
-        _ => t.parse::<f64>().map_err(|_| malformed!("GDAL_NODATA is {t:?}, not a number"))?,
+        _ => t
+            .parse::<f64>()
+            .map_err(|_| malformed!("GDAL_NODATA is {t:?}, not a number"))?,
     };
     Ok(Some(v))
 }
@@ -210,20 +240,26 @@ pub struct GdalMetadata {
 
 /// Parse GDAL's `<GDALMetadata><Item name=… sample=… role=…>…</Item></GDALMetadata>`.
 pub fn gdal_metadata(tags: &Tags, bands: usize) -> Result<GdalMetadata> {
-    let mut out = GdalMetadata { items: Vec::new(), bands: vec![BandMetadata::default(); bands] };
+    let mut out = GdalMetadata {
+        items: Vec::new(),
+        bands: vec![BandMetadata::default(); bands],
+    };
     let Some(xml) = tags.ascii(tag::GDAL_METADATA) else {
         return Ok(out);
     };
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(xml);
-    let mut current: Option<(String, Option<usize>, Option<String>, Option<String>)> = None;
+    // name, sample, role and domain of the <Item> being read
+    type Item = (String, Option<usize>, Option<String>, Option<String>);
+    let mut current: Option<Item> = None;
     let mut text = String::new();
     loop {
         match reader.read_event() {
             Err(e) => return Err(malformed!("GDAL_METADATA is not valid XML: {e}")),
             Ok(Event::Eof) => break,
             Ok(Event::Start(el)) if el.name().as_ref() == b"Item" => {
-                let (mut name, mut sample, mut role, mut domain) = (String::new(), None, None, None);
+                let (mut name, mut sample, mut role, mut domain) =
+                    (String::new(), None, None, None);
                 for attr in el.attributes().flatten() {
                     let value = attr
                         .unescape_value()
@@ -241,7 +277,10 @@ pub fn gdal_metadata(tags: &Tags, bands: usize) -> Result<GdalMetadata> {
                 text.clear();
             }
             Ok(Event::Text(t)) if current.is_some() => {
-                text.push_str(&t.unescape().map_err(|e| malformed!("GDAL_METADATA text: {e}"))?);
+                text.push_str(
+                    &t.unescape()
+                        .map_err(|e| malformed!("GDAL_METADATA text: {e}"))?,
+                );
             }
             Ok(Event::End(el)) if el.name().as_ref() == b"Item" => {
                 if let Some((name, sample, role, domain)) = current.take() {
@@ -249,7 +288,9 @@ pub fn gdal_metadata(tags: &Tags, bands: usize) -> Result<GdalMetadata> {
                     match (sample.and_then(|s| out.bands.get_mut(s)), role.as_deref()) {
                         (Some(band), Some("scale")) => band.scale = value.parse().ok(),
                         (Some(band), Some("offset")) => band.offset = value.parse().ok(),
-                        (Some(band), Some("description")) => band.description = Some(value),
+                        (Some(band), Some("description")) => {
+                            band.description = Some(value)
+                        }
                         (None, None) if domain.is_none() && sample.is_none() => {
                             out.items.push((name, value))
                         }
@@ -285,7 +326,12 @@ pub fn encode_geokeys(
         let start = ascii.len() as u16;
         ascii.push_str(c);
         ascii.push('|');
-        keys.push([key::GT_CITATION, tag::GEO_ASCII_PARAMS, (c.len() + 1) as u16, start]);
+        keys.push([
+            key::GT_CITATION,
+            tag::GEO_ASCII_PARAMS,
+            (c.len() + 1) as u16,
+            start,
+        ]);
     }
     if let Some(code) = epsg.and_then(|c| u16::try_from(c).ok()) {
         if geographic {

@@ -125,7 +125,10 @@ impl Tags {
         match self.values.get(&tag) {
             None => Ok(None),
             Some(Value::Unsigned(v)) => Ok(Some(v)),
-            Some(other) => Err(malformed!("tag {tag} should be unsigned, found {}", kind(other))),
+            Some(other) => Err(malformed!(
+                "tag {tag} should be unsigned, found {}",
+                kind(other)
+            )),
         }
     }
 
@@ -145,7 +148,10 @@ impl Tags {
             Some(Value::Float(v)) => Ok(Some(v.clone())),
             Some(Value::Unsigned(v)) => Ok(Some(v.iter().map(|&x| x as f64).collect())),
             Some(Value::Signed(v)) => Ok(Some(v.iter().map(|&x| x as f64).collect())),
-            Some(other) => Err(malformed!("tag {tag} should be numeric, found {}", kind(other))),
+            Some(other) => Err(malformed!(
+                "tag {tag} should be numeric, found {}",
+                kind(other)
+            )),
         }
     }
 
@@ -227,15 +233,27 @@ struct Endian(bool);
 impl Endian {
     fn u16(self, b: &[u8]) -> u16 {
         let a = [b[0], b[1]];
-        if self.0 { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) }
+        if self.0 {
+            u16::from_be_bytes(a)
+        } else {
+            u16::from_le_bytes(a)
+        }
     }
     fn u32(self, b: &[u8]) -> u32 {
         let a = [b[0], b[1], b[2], b[3]];
-        if self.0 { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+        if self.0 {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        }
     }
     fn u64(self, b: &[u8]) -> u64 {
         let a = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
-        if self.0 { u64::from_be_bytes(a) } else { u64::from_le_bytes(a) }
+        if self.0 {
+            u64::from_be_bytes(a)
+        } else {
+            u64::from_le_bytes(a)
+        }
     }
 }
 
@@ -252,7 +270,10 @@ fn type_size(typ: u16) -> Option<u64> {
 /// Parse the 8- or 16-byte header.
 pub fn parse_header(b: &[u8]) -> Result<Header> {
     if b.len() < 8 {
-        return Err(malformed!("file is {} bytes, too short for a TIFF header", b.len()));
+        return Err(malformed!(
+            "file is {} bytes, too short for a TIFF header",
+            b.len()
+        ));
     }
     let big_endian = match &b[..2] {
         b"II" => false,
@@ -263,30 +284,48 @@ pub fn parse_header(b: &[u8]) -> Result<Header> {
     };
     let e = Endian(big_endian);
     match e.u16(&b[2..4]) {
-        42 => Ok(Header { big_endian, bigtiff: false, first_ifd: u64::from(e.u32(&b[4..8])) }),
+        42 => Ok(Header {
+            big_endian,
+            bigtiff: false,
+            first_ifd: u64::from(e.u32(&b[4..8])),
+        }),
         43 => {
             if b.len() < 16 {
                 return Err(malformed!("BigTIFF header truncated"));
             }
             let (size, zero) = (e.u16(&b[4..6]), e.u16(&b[6..8]));
             if size != 8 || zero != 0 {
-                return Err(malformed!("BigTIFF header has offset size {size}, expected 8"));
+                return Err(malformed!(
+                    "BigTIFF header has offset size {size}, expected 8"
+                ));
             }
-            Ok(Header { big_endian, bigtiff: true, first_ifd: e.u64(&b[8..16]) })
+            Ok(Header {
+                big_endian,
+                bigtiff: true,
+                first_ifd: e.u64(&b[8..16]),
+            })
         }
         v => Err(malformed!("TIFF version is {v}, expected 42 or 43")),
     }
 }
 
 /// Read the header and every IFD of a file, fetching only what is needed.
-pub async fn read_container(reader: &dyn RangeReader, limits: &Limits) -> Result<Container> {
+pub async fn read_container(
+    reader: &dyn RangeReader,
+    limits: &Limits,
+) -> Result<Container> {
     let (prefix, file_size) = reader.prefix(limits.header_prefetch).await?;
     let mut requests = 1;
     let header = parse_header(&prefix)?;
     let e = Endian(header.big_endian);
-    let mut known = Known { chunks: vec![(0, prefix)] };
-    let (count_size, entry_size, offset_size) =
-        if header.bigtiff { (8u64, 20u64, 8u64) } else { (2, 12, 4) };
+    let mut known = Known {
+        chunks: vec![(0, prefix)],
+    };
+    let (count_size, entry_size, offset_size) = if header.bigtiff {
+        (8u64, 20u64, 8u64)
+    } else {
+        (2, 12, 4)
+    };
 
     // Walk the chain; each IFD's entries must be in hand before the next offset is known.
     let mut seen = HashSet::new();
@@ -296,30 +335,54 @@ pub async fn read_container(reader: &dyn RangeReader, limits: &Limits) -> Result
         if !seen.insert(next) {
             return Err(malformed!("IFD chain loops back to offset {next}"));
         }
-        check_limit("number of IFDs", raw_ifds.len() as u64 + 1, limits.max_ifds as u64)?;
-        if next.checked_add(count_size).is_none_or(|end| end > file_size) {
-            return Err(malformed!("IFD offset {next} lies beyond the end of the file ({file_size} bytes)"));
+        check_limit(
+            "number of IFDs",
+            raw_ifds.len() as u64 + 1,
+            limits.max_ifds as u64,
+        )?;
+        if next
+            .checked_add(count_size)
+            .is_none_or(|end| end > file_size)
+        {
+            return Err(malformed!(
+                "IFD offset {next} lies beyond the end of the file ({file_size} bytes)"
+            ));
         }
         if known.get(next, count_size).is_none() {
             let want = limits.header_prefetch.min(file_size - next);
-            let got = reader.ranges(vec![next..next + want]).await?;
+            let got = reader
+                .ranges(std::iter::once(next..next + want).collect())
+                .await?;
             requests += 1;
             known.chunks.extend(got.into_iter().map(|b| (next, b)));
         }
         let Some(count_bytes) = known.get(next, count_size) else {
             return Err(malformed!("IFD at {next} is truncated"));
         };
-        let n = if header.bigtiff { e.u64(count_bytes) } else { u64::from(e.u16(count_bytes)) };
+        let n = if header.bigtiff {
+            e.u64(count_bytes)
+        } else {
+            u64::from(e.u16(count_bytes))
+        };
         check_limit("entries in one IFD", n, limits.max_ifd_entries)?;
         let body = n * entry_size + offset_size;
         let body_start = next + count_size;
-        if body_start.checked_add(body).is_none_or(|end| end > file_size) {
-            return Err(malformed!("IFD at {next} with {n} entries runs past the end of the file"));
+        if body_start
+            .checked_add(body)
+            .is_none_or(|end| end > file_size)
+        {
+            return Err(malformed!(
+                "IFD at {next} with {n} entries runs past the end of the file"
+            ));
         }
         if known.get(body_start, body).is_none() {
-            let got = reader.ranges(vec![body_start..body_start + body]).await?;
+            let got = reader
+                .ranges(std::iter::once(body_start..body_start + body).collect())
+                .await?;
             requests += 1;
-            known.chunks.extend(got.into_iter().map(|b| (body_start, b)));
+            known
+                .chunks
+                .extend(got.into_iter().map(|b| (body_start, b)));
         }
         let Some(body_bytes) = known.get(body_start, body) else {
             return Err(malformed!("IFD at {next} is truncated"));
@@ -333,19 +396,30 @@ pub async fn read_container(reader: &dyn RangeReader, limits: &Limits) -> Result
             }
             let typ = e.u16(&raw[2..4]);
             let Some(size) = type_size(typ) else {
-                return Err(malformed!("tag {tag} in IFD at {next} has unknown type {typ}"));
+                return Err(malformed!(
+                    "tag {tag} in IFD at {next} has unknown type {typ}"
+                ));
             };
-            let count = if header.bigtiff { e.u64(&raw[4..12]) } else { u64::from(e.u32(&raw[4..8])) };
+            let count = if header.bigtiff {
+                e.u64(&raw[4..12])
+            } else {
+                u64::from(e.u32(&raw[4..8]))
+            };
             let Some(len) = count.checked_mul(size) else {
                 return Err(malformed!("tag {tag} declares {count} values"));
             };
             check_limit(&format!("size of tag {tag}"), len, limits.max_tag_bytes)?;
-            let value_field = body_start + i as u64 * entry_size + if header.bigtiff { 12 } else { 8 };
+            let value_field =
+                body_start + i as u64 * entry_size + if header.bigtiff { 12 } else { 8 };
             let at = if len <= offset_size {
                 value_field
             } else {
                 let raw_off = &raw[entry_size as usize - offset_size as usize..];
-                let off = if header.bigtiff { e.u64(raw_off) } else { u64::from(e.u32(raw_off)) };
+                let off = if header.bigtiff {
+                    e.u64(raw_off)
+                } else {
+                    u64::from(e.u32(raw_off))
+                };
                 if off.checked_add(len).is_none_or(|end| end > file_size) {
                     return Err(malformed!(
                         "tag {tag} value ({len} bytes at offset {off}) runs past the end of the file ({file_size} bytes)"
@@ -353,10 +427,20 @@ pub async fn read_container(reader: &dyn RangeReader, limits: &Limits) -> Result
                 }
                 off
             };
-            entries.push(Entry { tag, typ, count, at, len });
+            entries.push(Entry {
+                tag,
+                typ,
+                count,
+                at,
+                len,
+            });
         }
         let next_field = &body_bytes[(n * entry_size) as usize..];
-        next = if header.bigtiff { e.u64(next_field) } else { u64::from(e.u32(next_field)) };
+        next = if header.bigtiff {
+            e.u64(next_field)
+        } else {
+            u64::from(e.u32(next_field))
+        };
         raw_ifds.push((body_start - count_size, entries));
     }
     if raw_ifds.is_empty() {
@@ -389,7 +473,12 @@ pub async fn read_container(reader: &dyn RangeReader, limits: &Limits) -> Result
         }
         ifds.push(Tags { offset, values });
     }
-    Ok(Container { header, file_size, ifds, requests })
+    Ok(Container {
+        header,
+        file_size,
+        ifds,
+        requests,
+    })
 }
 
 fn decode_value(e: Endian, typ: u16, count: u64, b: &[u8]) -> Value {
@@ -400,15 +489,41 @@ fn decode_value(e: Endian, typ: u16, count: u64, b: &[u8]) -> Value {
             let text = String::from_utf8_lossy(b);
             Value::Ascii(text.trim_end_matches('\0').to_string())
         }
-        3 => Value::Unsigned(b.chunks_exact(2).take(n).map(|c| u64::from(e.u16(c))).collect()),
-        4 | 13 => Value::Unsigned(b.chunks_exact(4).take(n).map(|c| u64::from(e.u32(c))).collect()),
+        3 => Value::Unsigned(
+            b.chunks_exact(2)
+                .take(n)
+                .map(|c| u64::from(e.u16(c)))
+                .collect(),
+        ),
+        4 | 13 => Value::Unsigned(
+            b.chunks_exact(4)
+                .take(n)
+                .map(|c| u64::from(e.u32(c)))
+                .collect(),
+        ),
         16 | 18 => Value::Unsigned(b.chunks_exact(8).take(n).map(|c| e.u64(c)).collect()),
         6 => Value::Signed(b.iter().map(|&x| i64::from(x as i8)).collect()),
-        8 => Value::Signed(b.chunks_exact(2).map(|c| i64::from(e.u16(c) as i16)).collect()),
-        9 => Value::Signed(b.chunks_exact(4).map(|c| i64::from(e.u32(c) as i32)).collect()),
+        8 => Value::Signed(
+            b.chunks_exact(2)
+                .map(|c| i64::from(e.u16(c) as i16))
+                .collect(),
+        ),
+        9 => Value::Signed(
+            b.chunks_exact(4)
+                .map(|c| i64::from(e.u32(c) as i32))
+                .collect(),
+        ),
         17 => Value::Signed(b.chunks_exact(8).map(|c| e.u64(c) as i64).collect()),
-        11 => Value::Float(b.chunks_exact(4).map(|c| f64::from(f32::from_bits(e.u32(c)))).collect()),
-        12 => Value::Float(b.chunks_exact(8).map(|c| f64::from_bits(e.u64(c))).collect()),
+        11 => Value::Float(
+            b.chunks_exact(4)
+                .map(|c| f64::from(f32::from_bits(e.u32(c))))
+                .collect(),
+        ),
+        12 => Value::Float(
+            b.chunks_exact(8)
+                .map(|c| f64::from_bits(e.u64(c)))
+                .collect(),
+        ),
         5 => Value::Float(
             b.chunks_exact(8)
                 .map(|c| f64::from(e.u32(&c[..4])) / f64::from(e.u32(&c[4..])))
@@ -416,7 +531,9 @@ fn decode_value(e: Endian, typ: u16, count: u64, b: &[u8]) -> Value {
         ),
         10 => Value::Float(
             b.chunks_exact(8)
-                .map(|c| f64::from(e.u32(&c[..4]) as i32) / f64::from(e.u32(&c[4..]) as i32))
+                .map(|c| {
+                    f64::from(e.u32(&c[..4]) as i32) / f64::from(e.u32(&c[4..]) as i32)
+                })
                 .collect(),
         ),
         _ => Value::Bytes(Bytes::copy_from_slice(b)),
@@ -468,19 +585,40 @@ mod tests {
     fn header_kinds() {
         assert_eq!(
             parse_header(b"II*\0\x08\0\0\0").unwrap(),
-            Header { big_endian: false, bigtiff: false, first_ifd: 8 }
+            Header {
+                big_endian: false,
+                bigtiff: false,
+                first_ifd: 8
+            }
         );
         assert_eq!(
             parse_header(b"MM\0*\0\0\0\x08").unwrap(),
-            Header { big_endian: true, bigtiff: false, first_ifd: 8 }
+            Header {
+                big_endian: true,
+                bigtiff: false,
+                first_ifd: 8
+            }
         );
         let big = b"II+\0\x08\0\0\0\x10\0\0\0\0\0\0\0";
         assert_eq!(
             parse_header(big).unwrap(),
-            Header { big_endian: false, bigtiff: true, first_ifd: 16 }
+            Header {
+                big_endian: false,
+                bigtiff: true,
+                first_ifd: 16
+            }
         );
-        assert!(matches!(parse_header(b"PK\x03\x04xxxx"), Err(crate::Error::Malformed(_))));
-        assert!(matches!(parse_header(b"II*"), Err(crate::Error::Malformed(_))));
-        assert!(matches!(parse_header(b"II\x2b\0\x04\0\0\0"), Err(crate::Error::Malformed(_))));
+        assert!(matches!(
+            parse_header(b"PK\x03\x04xxxx"),
+            Err(crate::Error::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_header(b"II*"),
+            Err(crate::Error::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_header(b"II\x2b\0\x04\0\0\0"),
+            Err(crate::Error::Malformed(_))
+        ));
     }
 }

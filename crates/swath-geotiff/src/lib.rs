@@ -39,7 +39,9 @@ mod writer;
 use std::sync::Arc;
 
 pub use error::{Error, Result};
-pub use geo::{BandMetadata, GdalMetadata, Georeference, ModelType, RasterType, Transform};
+pub use geo::{
+    BandMetadata, GdalMetadata, Georeference, ModelType, RasterType, Transform,
+};
 pub use limits::Limits;
 pub use raster::{DataType, PixelData, Raster, Window};
 pub use reader::{FetchedWindow, GeoTiff, ImageInfo};

@@ -129,14 +129,18 @@ impl PixelData {
     }
 
     /// Sample `i` as a double (None when out of range).
+    #[expect(clippy::unnecessary_cast, reason = "the f64 arm of the generic match")]
     pub fn get_f64(&self, i: usize) -> Option<f64> {
         with_pixels!(self, v => v.get(i).map(|&x| x as f64))
     }
 
     /// Build from little-endian sample bytes (the length must be a multiple of the size).
     pub fn from_le_bytes(dtype: DataType, bytes: &[u8]) -> Result<Self> {
-        if bytes.len() % dtype.size() != 0 {
-            return Err(misuse!("{} bytes is not a whole number of {dtype} samples", bytes.len()));
+        if !bytes.len().is_multiple_of(dtype.size()) {
+            return Err(misuse!(
+                "{} bytes is not a whole number of {dtype} samples",
+                bytes.len()
+            ));
         }
         macro_rules! conv {
             ($t:ty, $n:literal) => {
@@ -197,7 +201,12 @@ pub struct Raster {
 
 impl Raster {
     /// A raster over `data`; fails if the buffer does not hold `bands × height × width` samples.
-    pub fn new(width: usize, height: usize, bands: usize, data: PixelData) -> Result<Self> {
+    pub fn new(
+        width: usize,
+        height: usize,
+        bands: usize,
+        data: PixelData,
+    ) -> Result<Self> {
         let expected = width
             .checked_mul(height)
             .and_then(|n| n.checked_mul(bands))
@@ -208,7 +217,12 @@ impl Raster {
                 data.len()
             ));
         }
-        Ok(Raster { width, height, bands, data })
+        Ok(Raster {
+            width,
+            height,
+            bands,
+            data,
+        })
     }
 
     /// The data type.
@@ -221,7 +235,8 @@ impl Raster {
         if band >= self.bands || row >= self.height || col >= self.width {
             return None;
         }
-        self.data.get_f64((band * self.height + row) * self.width + col)
+        self.data
+            .get_f64((band * self.height + row) * self.width + col)
     }
 }
 
@@ -241,6 +256,11 @@ pub struct Window {
 impl Window {
     /// The window `x..x+width`, `y..y+height`.
     pub fn new(x: u64, y: u64, width: u64, height: u64) -> Self {
-        Window { x, y, width, height }
+        Window {
+            x,
+            y,
+            width,
+            height,
+        }
     }
 }

@@ -51,14 +51,22 @@ pub struct ImageInfo {
 }
 
 impl ImageInfo {
-    fn from_tags(index: usize, t: &Tags, limits: &Limits, file_size: u64) -> Result<Self> {
+    fn from_tags(
+        index: usize,
+        t: &Tags,
+        limits: &Limits,
+        file_size: u64,
+    ) -> Result<Self> {
         let need = |tag: u16, name: &str| {
-            t.scalar(tag)?.ok_or_else(|| malformed!("IFD {index} has no {name} tag"))
+            t.scalar(tag)?
+                .ok_or_else(|| malformed!("IFD {index} has no {name} tag"))
         };
         let width = need(tag::IMAGE_WIDTH, "ImageWidth")?;
         let height = need(tag::IMAGE_LENGTH, "ImageLength")?;
         if width == 0 || height == 0 {
-            return Err(malformed!("IFD {index} has an empty image ({width}×{height})"));
+            return Err(malformed!(
+                "IFD {index} has an empty image ({width}×{height})"
+            ));
         }
         check_limit("image width", width, limits.max_dimension)?;
         check_limit("image height", height, limits.max_dimension)?;
@@ -68,12 +76,20 @@ impl ImageInfo {
         }
         check_limit("samples per pixel", spp, limits.max_samples_per_pixel)?;
         let spp = spp as usize;
-        let bits: Vec<u64> = t.unsigned(tag::BITS_PER_SAMPLE)?.map(<[u64]>::to_vec).unwrap_or(vec![1]);
-        let b0 = *bits.first().ok_or_else(|| malformed!("BitsPerSample is empty"))?;
+        let bits: Vec<u64> = t
+            .unsigned(tag::BITS_PER_SAMPLE)?
+            .map(<[u64]>::to_vec)
+            .unwrap_or(vec![1]);
+        let b0 = *bits
+            .first()
+            .ok_or_else(|| malformed!("BitsPerSample is empty"))?;
         if bits.iter().any(|&b| b != b0) {
             return Err(unsupported!("bands with different bit depths ({bits:?})"));
         }
-        let format = t.unsigned(tag::SAMPLE_FORMAT)?.and_then(|f| f.first().copied()).unwrap_or(1);
+        let format = t
+            .unsigned(tag::SAMPLE_FORMAT)?
+            .and_then(|f| f.first().copied())
+            .unwrap_or(1);
         let dtype = match (format, b0) {
             (1 | 2 | 4, 1) => DataType::U8,
             (1 | 4, 8) => DataType::U8,
@@ -88,12 +104,15 @@ impl ImageInfo {
             (5 | 6, _) => return Err(unsupported!("complex samples")),
             (f, b) => return Err(unsupported!("{b}-bit samples of SampleFormat {f}")),
         };
-        let compression = Compression::from_tag(t.scalar(tag::COMPRESSION)?.unwrap_or(1) as u16)?;
+        let compression =
+            Compression::from_tag(t.scalar(tag::COMPRESSION)?.unwrap_or(1) as u16)?;
         let predictor = t.scalar(tag::PREDICTOR)?.unwrap_or(1) as u16;
         match (predictor, dtype.is_float()) {
             (1, _) | (2, false) | (3, true) => {}
             (2, true) => {}
-            (3, false) => return Err(malformed!("floating-point predictor on integer samples")),
+            (3, false) => {
+                return Err(malformed!("floating-point predictor on integer samples"));
+            }
             (p, _) => return Err(unsupported!("Predictor {p}")),
         }
         if predictor != 1 && b0 == 1 {
@@ -109,7 +128,9 @@ impl ImageInfo {
             return Err(unsupported!("YCbCr photometric without JPEG compression"));
         }
         if matches!(compression, Compression::Jpeg | Compression::Webp) && b0 != 8 {
-            return Err(unsupported!("{b0}-bit samples with {compression:?} compression"));
+            return Err(unsupported!(
+                "{b0}-bit samples with {compression:?} compression"
+            ));
         }
         ifd::check_fill_order(t)?;
         let tiled = t.get(tag::TILE_WIDTH).is_some();
@@ -122,21 +143,26 @@ impl ImageInfo {
             (width, rps, tag::STRIP_OFFSETS, tag::STRIP_BYTE_COUNTS)
         };
         if block_width == 0 || block_height == 0 {
-            return Err(malformed!("IFD {index} has empty blocks ({block_width}×{block_height})"));
+            return Err(malformed!(
+                "IFD {index} has empty blocks ({block_width}×{block_height})"
+            ));
         }
         check_limit("block width", block_width, limits.max_dimension)?;
         check_limit("block height", block_height, limits.max_dimension)?;
         let block_samples = if planar { 1 } else { spp as u64 };
         let block_bytes = (block_width * block_height)
-            .checked_mul(block_samples * u64::from(b0.max(8)) / 8)
+            .checked_mul(block_samples * b0.max(8) / 8)
             .ok_or_else(|| malformed!("block size overflows"))?;
         check_limit("decoded block size", block_bytes, limits.max_block_bytes)?;
         let planes = if planar { spp as u64 } else { 1 };
         let blocks = width.div_ceil(block_width) * height.div_ceil(block_height) * planes;
         check_limit("number of blocks", blocks, limits.max_blocks)?;
-        let offsets = t.unsigned(off_tag)?.ok_or_else(|| malformed!("IFD {index} has no block offsets"))?;
-        let counts =
-            t.unsigned(count_tag)?.ok_or_else(|| malformed!("IFD {index} has no block byte counts"))?;
+        let offsets = t
+            .unsigned(off_tag)?
+            .ok_or_else(|| malformed!("IFD {index} has no block offsets"))?;
+        let counts = t
+            .unsigned(count_tag)?
+            .ok_or_else(|| malformed!("IFD {index} has no block byte counts"))?;
         if (offsets.len() as u64) < blocks || (counts.len() as u64) < blocks {
             return Err(malformed!(
                 "IFD {index} needs {blocks} blocks but lists {} offsets and {} byte counts",
@@ -177,7 +203,10 @@ impl ImageInfo {
 
     /// Blocks across and down one band plane.
     pub fn block_grid(&self) -> (u64, u64) {
-        (self.width.div_ceil(self.block_width), self.height.div_ceil(self.block_height))
+        (
+            self.width.div_ceil(self.block_width),
+            self.height.div_ceil(self.block_height),
+        )
     }
 
     /// Number of blocks (tiles or strips) in the image, all planes included.
@@ -192,12 +221,21 @@ impl ImageInfo {
     }
 
     fn samples_per_block_pixel(&self) -> usize {
-        if self.planar { 1 } else { self.samples_per_pixel }
+        if self.planar {
+            1
+        } else {
+            self.samples_per_pixel
+        }
     }
 
     /// Decode block `index` (`rows` rows of it hold pixels) to little-endian samples of
     /// `block_width × rows × samples` (1-bit samples unpacked to bytes).
-    fn decode_block(&self, data: &[u8], rows: usize, big_endian: bool) -> Result<Vec<u8>> {
+    fn decode_block(
+        &self,
+        data: &[u8],
+        rows: usize,
+        big_endian: bool,
+    ) -> Result<Vec<u8>> {
         let bw = self.block_width as usize;
         let spb = self.samples_per_block_pixel();
         let bps = self.dtype.size();
@@ -209,7 +247,9 @@ impl ImageInfo {
                     (2, _) => JpegColor::Rgb,
                     (_, 1) => JpegColor::Gray,
                     (p, s) => {
-                        return Err(unsupported!("JPEG with photometric {p} and {s} samples"));
+                        return Err(unsupported!(
+                            "JPEG with photometric {p} and {s} samples"
+                        ));
                     }
                 };
                 let tables = self.jpeg_tables.as_deref();
@@ -240,7 +280,12 @@ impl ImageInfo {
     }
 }
 
-fn unpack_bits(packed: &[u8], row_samples: usize, row_bytes: usize, rows: usize) -> Vec<u8> {
+fn unpack_bits(
+    packed: &[u8],
+    row_samples: usize,
+    row_bytes: usize,
+    rows: usize,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(row_samples * rows);
     for row in packed.chunks_exact(row_bytes).take(rows) {
         out.extend((0..row_samples).map(|i| (row[i / 8] >> (7 - i % 8)) & 1));
@@ -282,7 +327,10 @@ impl GeoTiff {
     }
 
     /// Open a file, enforcing `limits` on everything read from it.
-    pub async fn open_with_limits(reader: Arc<dyn RangeReader>, limits: Limits) -> Result<Self> {
+    pub async fn open_with_limits(
+        reader: Arc<dyn RangeReader>,
+        limits: Limits,
+    ) -> Result<Self> {
         let container = ifd::read_container(reader.as_ref(), &limits).await?;
         let mut images = Vec::new();
         for (i, t) in container.ifds.iter().enumerate() {
@@ -302,7 +350,7 @@ impl GeoTiff {
                     && im.width < full.width
             })
             .collect();
-        overviews.sort_by(|a, b| b.width.cmp(&a.width));
+        overviews.sort_by_key(|im| std::cmp::Reverse(im.width));
         levels.extend(overviews);
         let masks = levels
             .iter()
@@ -317,7 +365,16 @@ impl GeoTiff {
         let georeference = geo::georeference(first)?;
         let nodata = geo::nodata(first)?;
         let metadata = geo::gdal_metadata(first, full.samples_per_pixel)?;
-        Ok(GeoTiff { reader, limits, container, levels, masks, georeference, nodata, metadata })
+        Ok(GeoTiff {
+            reader,
+            limits,
+            container,
+            levels,
+            masks,
+            georeference,
+            nodata,
+            metadata,
+        })
     }
 
     /// The full-resolution image (level 0).
@@ -386,10 +443,15 @@ impl GeoTiff {
 
     fn level_image(&self, level: usize, mask: bool) -> Result<&ImageInfo> {
         let lv = self.levels.get(level).ok_or_else(|| {
-            misuse!("level {level} asked, the file has levels 0..{}", self.levels.len())
+            misuse!(
+                "level {level} asked, the file has levels 0..{}",
+                self.levels.len()
+            )
         })?;
         if mask {
-            return self.mask(level).ok_or_else(|| misuse!("level {level} has no mask"));
+            return self
+                .mask(level)
+                .ok_or_else(|| misuse!("level {level} has no mask"));
         }
         Ok(lv)
     }
@@ -401,7 +463,11 @@ impl GeoTiff {
     }
 
     /// Read the mask of `window` at `level` (255 valid, 0 masked), if the file has one.
-    pub async fn read_mask_window(&self, level: usize, window: Window) -> Result<Option<Raster>> {
+    pub async fn read_mask_window(
+        &self,
+        level: usize,
+        window: Window,
+    ) -> Result<Option<Raster>> {
         if self.mask(level).is_none() {
             return Ok(None);
         }
@@ -419,13 +485,24 @@ impl GeoTiff {
     /// Fetch the compressed blocks that intersect `window` (of the mask when `mask`),
     /// merging nearby blocks into few concurrent range requests. Decoding is separate
     /// ([`GeoTiff::decode_window`]) so callers can run it on a CPU pool.
-    pub async fn fetch_window(&self, level: usize, window: Window, mask: bool) -> Result<FetchedWindow> {
+    pub async fn fetch_window(
+        &self,
+        level: usize,
+        window: Window,
+        mask: bool,
+    ) -> Result<FetchedWindow> {
         let im = self.level_image(level, mask)?;
         if window.width == 0 || window.height == 0 {
             return Err(misuse!("window {window:?} is empty"));
         }
-        if window.x.checked_add(window.width).is_none_or(|e| e > im.width)
-            || window.y.checked_add(window.height).is_none_or(|e| e > im.height)
+        if window
+            .x
+            .checked_add(window.width)
+            .is_none_or(|e| e > im.width)
+            || window
+                .y
+                .checked_add(window.height)
+                .is_none_or(|e| e > im.height)
         {
             return Err(misuse!(
                 "window {window:?} exceeds level {level} of {}×{} pixels",
@@ -433,7 +510,10 @@ impl GeoTiff {
                 im.height
             ));
         }
-        let bytes = window.width * window.height * im.samples_per_pixel as u64 * im.dtype.size() as u64;
+        let bytes = window.width
+            * window.height
+            * im.samples_per_pixel as u64
+            * im.dtype.size() as u64;
         check_limit("window size in bytes", bytes, self.limits.max_window_bytes)?;
         let wanted: Vec<usize> = blocks_in(im, window).collect();
         let ranges: Vec<Range<u64>> = wanted
@@ -441,11 +521,19 @@ impl GeoTiff {
             .filter_map(|&i| im.block_range(i))
             .filter(|r| !r.is_empty())
             .collect();
-        let merged = ifd::coalesce(ranges, self.limits.coalesce_gap, self.limits.max_request_bytes);
+        let merged = ifd::coalesce(
+            ranges,
+            self.limits.coalesce_gap,
+            self.limits.max_request_bytes,
+        );
         let requests = merged.len();
         let fetched_bytes = merged.iter().map(|r| r.end - r.start).sum();
         let starts: Vec<u64> = merged.iter().map(|r| r.start).collect();
-        let got = if merged.is_empty() { Vec::new() } else { self.reader.ranges(merged).await? };
+        let got = if merged.is_empty() {
+            Vec::new()
+        } else {
+            self.reader.ranges(merged).await?
+        };
         let chunks: Vec<(u64, Bytes)> = starts.into_iter().zip(got).collect();
         let mut blocks = Vec::with_capacity(wanted.len());
         for i in wanted {
@@ -460,7 +548,14 @@ impl GeoTiff {
             let from = (r.start - chunk.0) as usize;
             blocks.push((i, chunk.1.slice(from..from + (r.end - r.start) as usize)));
         }
-        Ok(FetchedWindow { level, mask, window, blocks, requests, bytes: fetched_bytes })
+        Ok(FetchedWindow {
+            level,
+            mask,
+            window,
+            blocks,
+            requests,
+            bytes: fetched_bytes,
+        })
     }
 
     /// Decode fetched blocks into the window's raster. Pixels of sparse blocks (no data
@@ -471,7 +566,11 @@ impl GeoTiff {
         let (ww, wh) = (w.width as usize, w.height as usize);
         let bands = im.samples_per_pixel;
         let bps = im.dtype.size();
-        let fill = if fetched.mask { 0.0 } else { self.nodata.unwrap_or(0.0) };
+        let fill = if fetched.mask {
+            0.0
+        } else {
+            self.nodata.unwrap_or(0.0)
+        };
         let mut out = PixelData::filled(im.dtype, ww * wh * bands, fill).to_le_bytes();
         let (across, down) = im.block_grid();
         let per_plane = (across * down) as usize;
@@ -482,7 +581,11 @@ impl GeoTiff {
             let (bx, by) = ((within as u64 % across), (within as u64 / across));
             let (x0, y0) = (bx * im.block_width, by * im.block_height);
             let rows = im.block_height.min(im.height - y0) as usize;
-            let rows_decoded = if im.tiled { im.block_height as usize } else { rows };
+            let rows_decoded = if im.tiled {
+                im.block_height as usize
+            } else {
+                rows
+            };
             let block = im.decode_block(data, rows_decoded, big_endian)?;
             let spb = im.samples_per_block_pixel();
             let bw = im.block_width as usize;
@@ -502,9 +605,10 @@ impl GeoTiff {
                 if spb == 1 {
                     let s = (src_row + src_col) * bps;
                     let d = (plane * wh * ww + dst_row) * bps;
-                    let (Some(src), Some(dst)) =
-                        (block.get(s..s + ncols * bps), out.get_mut(d..d + ncols * bps))
-                    else {
+                    let (Some(src), Some(dst)) = (
+                        block.get(s..s + ncols * bps),
+                        out.get_mut(d..d + ncols * bps),
+                    ) else {
                         return Err(malformed!("block {index} decoded to too few bytes"));
                     };
                     dst.copy_from_slice(src);
@@ -516,7 +620,9 @@ impl GeoTiff {
                             let (Some(src), Some(dst)) =
                                 (block.get(s..s + bps), out.get_mut(d..d + bps))
                             else {
-                                return Err(malformed!("block {index} decoded to too few bytes"));
+                                return Err(malformed!(
+                                    "block {index} decoded to too few bytes"
+                                ));
                             };
                             dst.copy_from_slice(src);
                         }
@@ -531,9 +637,16 @@ impl GeoTiff {
 /// Indices of the blocks of every plane that intersect `w`.
 fn blocks_in(im: &ImageInfo, w: Window) -> impl Iterator<Item = usize> + '_ {
     let (across, down) = im.block_grid();
-    let planes = if im.planar { im.samples_per_pixel as u64 } else { 1 };
+    let planes = if im.planar {
+        im.samples_per_pixel as u64
+    } else {
+        1
+    };
     let (c0, c1) = (w.x / im.block_width, (w.x + w.width - 1) / im.block_width);
-    let (r0, r1) = (w.y / im.block_height, (w.y + w.height - 1) / im.block_height);
+    let (r0, r1) = (
+        w.y / im.block_height,
+        (w.y + w.height - 1) / im.block_height,
+    );
     (0..planes).flat_map(move |p| {
         (r0..=r1).flat_map(move |r| {
             (c0..=c1).map(move |c| (p * across * down + r * across + c) as usize)
@@ -550,6 +663,9 @@ mod tests {
         // Two rows of 10 one-bit samples: each row padded to 2 bytes.
         let packed = [0b1010_0000, 0b0100_0000, 0b1111_1111, 0b1100_0000];
         let out = unpack_bits(&packed, 10, 2, 2);
-        assert_eq!(out, vec![1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+        assert_eq!(
+            out,
+            vec![1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+        );
     }
 }

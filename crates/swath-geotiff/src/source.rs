@@ -34,7 +34,11 @@ pub struct ObjectReader {
 impl ObjectReader {
     /// Read `path` from `store`, with up to 8 requests in flight.
     pub fn new(store: Arc<dyn ObjectStore>, path: Path) -> Self {
-        ObjectReader { store, path, concurrency: 8 }
+        ObjectReader {
+            store,
+            path,
+            concurrency: 8,
+        }
     }
 
     /// Set how many range requests may be in flight at once.
@@ -52,7 +56,8 @@ impl ObjectReader {
 impl RangeReader for ObjectReader {
     fn prefix(&self, len: u64) -> BoxFuture<'_, Result<(Bytes, u64)>> {
         async move {
-            let options = GetOptions::new().with_range(Some(GetRange::Bounded(0..len.max(1))));
+            let options =
+                GetOptions::new().with_range(Some(GetRange::Bounded(0..len.max(1))));
             let result = match self.store.get_opts(&self.path, options).await {
                 Ok(result) => result,
                 Err(e @ object_store::Error::NotFound { .. }) => return Err(e.into()),
@@ -76,7 +81,8 @@ impl RangeReader for ObjectReader {
         async move {
             futures::stream::iter(ranges)
                 .map(|r| async move {
-                    let options = GetOptions::new().with_range(Some(GetRange::Bounded(r)));
+                    let options =
+                        GetOptions::new().with_range(Some(GetRange::Bounded(r)));
                     let got = self.store.get_opts(&self.path, options).await?;
                     Ok::<_, crate::Error>(got.bytes().await?)
                 })
@@ -111,7 +117,9 @@ impl RangeReader for BytesReader {
             .into_iter()
             .map(|r| {
                 if r.start > r.end || r.end > size {
-                    return Err(malformed!("range {r:?} lies outside the {size}-byte file"));
+                    return Err(malformed!(
+                        "range {r:?} lies outside the {size}-byte file"
+                    ));
                 }
                 // In range and within a `usize`-sized buffer, so these casts are exact.
                 Ok(self.0.slice(r.start as usize..r.end as usize))

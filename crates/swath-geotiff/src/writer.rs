@@ -123,9 +123,13 @@ struct Level {
 }
 
 /// Encode `raster` as a Cloud-Optimized GeoTIFF and return the file's bytes.
-pub fn write_cog(raster: &Raster, meta: &CogMetadata, options: &CogOptions) -> Result<Vec<u8>> {
+pub fn write_cog(
+    raster: &Raster,
+    meta: &CogMetadata,
+    options: &CogOptions,
+) -> Result<Vec<u8>> {
     let bs = options.block_size;
-    if bs < 16 || bs % 16 != 0 {
+    if bs < 16 || !bs.is_multiple_of(16) {
         return Err(misuse!("block size {bs} is not a positive multiple of 16"));
     }
     if raster.width == 0 || raster.height == 0 || raster.bands == 0 {
@@ -135,11 +139,20 @@ pub fn write_cog(raster: &Raster, meta: &CogMetadata, options: &CogOptions) -> R
         options.compression,
         Compression::None | Compression::Deflate | Compression::Zstd | Compression::Lzw
     ) {
-        return Err(misuse!("writing {:?} compression is not supported", options.compression));
+        return Err(misuse!(
+            "writing {:?} compression is not supported",
+            options.compression
+        ));
     }
     let dtype = raster.dtype();
-    let predictor = options.predictor.unwrap_or(if dtype.is_float() { 3 } else { 2 });
-    let predictor = if options.compression == Compression::None { 1 } else { predictor };
+    let predictor = options
+        .predictor
+        .unwrap_or(if dtype.is_float() { 3 } else { 2 });
+    let predictor = if options.compression == Compression::None {
+        1
+    } else {
+        predictor
+    };
     match (predictor, dtype.is_float()) {
         (1, _) | (2, false) | (3, true) => {}
         (p, _) => return Err(misuse!("predictor {p} does not suit {dtype} samples")),
@@ -165,12 +178,30 @@ pub fn write_cog(raster: &Raster, meta: &CogMetadata, options: &CogOptions) -> R
         .map(|r| encode_level(r, bs, predictor, options))
         .collect::<Result<_>>()?;
 
-    let data_bytes: u64 = levels.iter().flat_map(|l| &l.tiles).map(|t| t.len() as u64).sum();
-    let bigtiff = options.bigtiff.unwrap_or(data_bytes > (4u64 << 30) - (64 << 20));
-    assemble(&levels, raster, meta, options, predictor, bigtiff)
+    let data_bytes: u64 = levels
+        .iter()
+        .flat_map(|l| &l.tiles)
+        .map(|t| t.len() as u64)
+        .sum();
+    let bigtiff = options
+        .bigtiff
+        .unwrap_or(data_bytes > (4u64 << 30) - (64 << 20));
+    let plan = Plan {
+        raster,
+        meta,
+        options,
+        predictor,
+        bigtiff,
+    };
+    assemble(&levels, &plan)
 }
 
-fn encode_level(r: &Raster, bs: usize, predictor: u16, options: &CogOptions) -> Result<Level> {
+fn encode_level(
+    r: &Raster,
+    bs: usize,
+    predictor: u16,
+    options: &CogOptions,
+) -> Result<Level> {
     let bps = r.dtype().size();
     let bytes = r.data.to_le_bytes();
     let (across, down) = (r.width.div_ceil(bs), r.height.div_ceil(bs));
@@ -210,7 +241,11 @@ fn encode_level(r: &Raster, bs: usize, predictor: u16, options: &CogOptions) -> 
             }
         }
     }
-    Ok(Level { width: r.width as u64, height: r.height as u64, tiles })
+    Ok(Level {
+        width: r.width as u64,
+        height: r.height as u64,
+        tiles,
+    })
 }
 
 /// Halve a raster (rounding up), 2×2 blocks to one pixel.
@@ -234,7 +269,11 @@ fn downsample(r: &Raster, resampling: Resampling, nodata: Option<f64>) -> Result
                             }
                         }
                         if n == 0 {
-                            nodata.unwrap_or(if r.dtype().is_float() { f64::NAN } else { 0.0 })
+                            nodata.unwrap_or(if r.dtype().is_float() {
+                                f64::NAN
+                            } else {
+                                0.0
+                            })
                         } else if r.dtype().is_float() {
                             sum / f64::from(n)
                         } else {
@@ -275,15 +314,22 @@ fn format_nodata(v: f64) -> String {
 
 fn gdal_metadata_xml(bands: &[BandMetadata]) -> Option<String> {
     let escape = |s: &str| {
-        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
     };
     let mut items = String::new();
     for (i, b) in bands.iter().enumerate() {
         if let Some(s) = b.scale {
-            items.push_str(&format!("  <Item name=\"SCALE\" sample=\"{i}\" role=\"scale\">{s:?}</Item>\n"));
+            items.push_str(&format!(
+                "  <Item name=\"SCALE\" sample=\"{i}\" role=\"scale\">{s:?}</Item>\n"
+            ));
         }
         if let Some(o) = b.offset {
-            items.push_str(&format!("  <Item name=\"OFFSET\" sample=\"{i}\" role=\"offset\">{o:?}</Item>\n"));
+            items.push_str(&format!(
+                "  <Item name=\"OFFSET\" sample=\"{i}\" role=\"offset\">{o:?}</Item>\n"
+            ));
         }
         if let Some(d) = &b.description {
             items.push_str(&format!(
@@ -297,15 +343,18 @@ fn gdal_metadata_xml(bands: &[BandMetadata]) -> Option<String> {
 
 /// The tags of one level's IFD, with tile offsets set to `offsets`.
 fn level_tags(
+    plan: &Plan<'_>,
     level: &Level,
     index: usize,
-    raster: &Raster,
-    meta: &CogMetadata,
-    options: &CogOptions,
-    predictor: u16,
     offsets: &[u64],
-    bigtiff: bool,
 ) -> BTreeMap<u16, Field> {
+    let Plan {
+        raster,
+        meta,
+        options,
+        predictor,
+        bigtiff,
+    } = *plan;
     let dtype = raster.dtype();
     let bits = (dtype.size() * 8) as u16;
     let spp = raster.bands as u16;
@@ -313,31 +362,58 @@ fn level_tags(
     if index > 0 {
         t.insert(tag::NEW_SUBFILE_TYPE, Field::Long(vec![1]));
     }
-    let dim = |v: u64| if v <= u64::from(u16::MAX) { Field::Short(vec![v as u16]) } else { Field::Long(vec![v as u32]) };
+    let dim = |v: u64| {
+        if v <= u64::from(u16::MAX) {
+            Field::Short(vec![v as u16])
+        } else {
+            Field::Long(vec![v as u32])
+        }
+    };
     t.insert(tag::IMAGE_WIDTH, dim(level.width));
     t.insert(tag::IMAGE_LENGTH, dim(level.height));
     t.insert(tag::BITS_PER_SAMPLE, Field::Short(vec![bits; spp as usize]));
-    t.insert(tag::COMPRESSION, Field::Short(vec![options.compression.tag()]));
+    t.insert(
+        tag::COMPRESSION,
+        Field::Short(vec![options.compression.tag()]),
+    );
     t.insert(tag::PHOTOMETRIC, Field::Short(vec![1]));
     t.insert(tag::SAMPLES_PER_PIXEL, Field::Short(vec![spp]));
-    t.insert(tag::PLANAR_CONFIG, Field::Short(vec![if options.band_interleaved { 2 } else { 1 }]));
+    t.insert(
+        tag::PLANAR_CONFIG,
+        Field::Short(vec![if options.band_interleaved { 2 } else { 1 }]),
+    );
     if predictor != 1 {
         t.insert(tag::PREDICTOR, Field::Short(vec![predictor]));
     }
-    t.insert(tag::TILE_WIDTH, Field::Short(vec![options.block_size as u16]));
-    t.insert(tag::TILE_LENGTH, Field::Short(vec![options.block_size as u16]));
+    t.insert(
+        tag::TILE_WIDTH,
+        Field::Short(vec![options.block_size as u16]),
+    );
+    t.insert(
+        tag::TILE_LENGTH,
+        Field::Short(vec![options.block_size as u16]),
+    );
     let counts: Vec<u64> = level.tiles.iter().map(|t| t.len() as u64).collect();
     if bigtiff {
         t.insert(tag::TILE_OFFSETS, Field::Long8(offsets.to_vec()));
         t.insert(tag::TILE_BYTE_COUNTS, Field::Long8(counts));
     } else {
-        t.insert(tag::TILE_OFFSETS, Field::Long(offsets.iter().map(|&o| o as u32).collect()));
-        t.insert(tag::TILE_BYTE_COUNTS, Field::Long(counts.iter().map(|&c| c as u32).collect()));
+        t.insert(
+            tag::TILE_OFFSETS,
+            Field::Long(offsets.iter().map(|&o| o as u32).collect()),
+        );
+        t.insert(
+            tag::TILE_BYTE_COUNTS,
+            Field::Long(counts.iter().map(|&c| c as u32).collect()),
+        );
     }
     if spp > 1 {
         t.insert(tag::EXTRA_SAMPLES, Field::Short(vec![0; spp as usize - 1]));
     }
-    t.insert(tag::SAMPLE_FORMAT, Field::Short(vec![dtype.sample_format(); spp as usize]));
+    t.insert(
+        tag::SAMPLE_FORMAT,
+        Field::Short(vec![dtype.sample_format(); spp as usize]),
+    );
     if let Some(nd) = meta.nodata {
         t.insert(tag::GDAL_NODATA, Field::Ascii(format_nodata(nd)));
     }
@@ -350,21 +426,28 @@ fn level_tags(
                 tr[5] += 0.5 * tr[3] + 0.5 * tr[4];
             }
             if tr[1] == 0.0 && tr[3] == 0.0 && tr[4] < 0.0 {
-                t.insert(tag::MODEL_PIXEL_SCALE, Field::Double(vec![tr[0], -tr[4], 0.0]));
-                t.insert(tag::MODEL_TIEPOINT, Field::Double(vec![0.0, 0.0, 0.0, tr[2], tr[5], 0.0]));
+                t.insert(
+                    tag::MODEL_PIXEL_SCALE,
+                    Field::Double(vec![tr[0], -tr[4], 0.0]),
+                );
+                t.insert(
+                    tag::MODEL_TIEPOINT,
+                    Field::Double(vec![0.0, 0.0, 0.0, tr[2], tr[5], 0.0]),
+                );
             } else {
                 t.insert(
                     tag::MODEL_TRANSFORMATION,
                     Field::Double(vec![
-                        tr[0], tr[1], 0.0, tr[2], tr[3], tr[4], 0.0, tr[5], 0.0, 0.0, 0.0, 0.0, 0.0,
-                        0.0, 0.0, 1.0,
+                        tr[0], tr[1], 0.0, tr[2], tr[3], tr[4], 0.0, tr[5], 0.0, 0.0,
+                        0.0, 0.0, 0.0, 0.0, 0.0, 1.0,
                     ]),
                 );
             }
         }
         if meta.epsg.is_some() || meta.transform.is_some() {
             let geographic = meta.epsg.is_some_and(geo::is_geographic_epsg);
-            let (dir, ascii) = geo::encode_geokeys(meta.epsg, geographic, meta.raster_type, None);
+            let (dir, ascii) =
+                geo::encode_geokeys(meta.epsg, geographic, meta.raster_type, None);
             t.insert(tag::GEO_KEY_DIRECTORY, Field::Short(dir));
             if !ascii.is_empty() {
                 t.insert(tag::GEO_ASCII_PARAMS, Field::Ascii(ascii));
@@ -379,7 +462,12 @@ fn level_tags(
 
 /// Serialise one IFD at `at`, its out-of-line values right behind it. Returns the bytes
 /// (the next-IFD offset is patched in later) and the position of that offset field.
-fn serialise_ifd(tags: &BTreeMap<u16, Field>, at: u64, bigtiff: bool, next: u64) -> Vec<u8> {
+fn serialise_ifd(
+    tags: &BTreeMap<u16, Field>,
+    at: u64,
+    bigtiff: bool,
+    next: u64,
+) -> Vec<u8> {
     let (count_size, entry_size, inline) = if bigtiff { (8, 20, 8) } else { (2, 12, 4) };
     let head = count_size + tags.len() * entry_size + inline;
     let mut out = Vec::with_capacity(head);
@@ -424,14 +512,18 @@ fn serialise_ifd(tags: &BTreeMap<u16, Field>, at: u64, bigtiff: bool, next: u64)
     out
 }
 
-fn assemble(
-    levels: &[Level],
-    raster: &Raster,
-    meta: &CogMetadata,
-    options: &CogOptions,
+/// What every IFD of one file shares.
+#[derive(Clone, Copy)]
+struct Plan<'a> {
+    raster: &'a Raster,
+    meta: &'a CogMetadata,
+    options: &'a CogOptions,
     predictor: u16,
     bigtiff: bool,
-) -> Result<Vec<u8>> {
+}
+
+fn assemble(levels: &[Level], plan: &Plan<'_>) -> Result<Vec<u8>> {
+    let bigtiff = plan.bigtiff;
     let mut header: Vec<u8> = if bigtiff {
         let mut h = b"II\x2b\x00\x08\x00\x00\x00".to_vec();
         h.extend(0u64.to_le_bytes());
@@ -440,7 +532,10 @@ fn assemble(
         b"II\x2a\x00\x00\x00\x00\x00".to_vec()
     };
     let body = "LAYOUT=IFDS_BEFORE_DATA\nBLOCK_ORDER=ROW_MAJOR\nKNOWN_INCOMPATIBLE_EDITION=NO\n ";
-    let ghost = format!("GDAL_STRUCTURAL_METADATA_SIZE={:06} bytes\n{body}", body.len());
+    let ghost = format!(
+        "GDAL_STRUCTURAL_METADATA_SIZE={:06} bytes\n{body}",
+        body.len()
+    );
     header.extend(ghost.as_bytes());
     if header.len() % 2 == 1 {
         header.push(0);
@@ -458,7 +553,7 @@ fn assemble(
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            let tags = level_tags(l, i, raster, meta, options, predictor, &placeholder(l), bigtiff);
+            let tags = level_tags(plan, l, i, &placeholder(l));
             serialise_ifd(&tags, 0, bigtiff, 0).len() as u64
         })
         .collect();
@@ -482,13 +577,15 @@ fn assemble(
         }
     }
     if !bigtiff && at > u64::from(u32::MAX) {
-        return Err(misuse!("the file would be {at} bytes, too large without BigTIFF"));
+        return Err(misuse!(
+            "the file would be {at} bytes, too large without BigTIFF"
+        ));
     }
 
     // Pass 2: the real IFDs.
     let mut out = header;
     for (i, l) in levels.iter().enumerate() {
-        let tags = level_tags(l, i, raster, meta, options, predictor, &offsets[i], bigtiff);
+        let tags = level_tags(plan, l, i, &offsets[i]);
         let next = ifd_starts.get(i + 1).copied().unwrap_or(0);
         out.extend(serialise_ifd(&tags, ifd_starts[i], bigtiff, next));
     }

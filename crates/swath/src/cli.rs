@@ -26,7 +26,10 @@ pub enum Command {
 /// one line on stderr.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("swath: cannot start the async runtime: {e}");
@@ -37,9 +40,11 @@ pub fn main() -> ExitCode {
         match cli.command {
             Some(Command::Info(args)) => crate::info::run(&args).await,
             Some(Command::Demo(args)) => crate::demo::run(&args).await,
-            None => Err("the interactive SQL shell is not available yet; run `swath --help` \
+            None => Err(
+                "the interactive SQL shell is not available yet; run `swath --help` \
                          for the commands this build has"
-                .to_string()),
+                    .to_string(),
+            ),
         }
     });
     match result {

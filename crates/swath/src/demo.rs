@@ -6,7 +6,9 @@
 
 use std::path::PathBuf;
 
-use swath_geotiff::{BandMetadata, CogMetadata, CogOptions, PixelData, Raster, write_cog};
+use swath_geotiff::{
+    BandMetadata, CogMetadata, CogOptions, PixelData, Raster, write_cog,
+};
 
 /// Arguments of `swath demo`.
 #[derive(Debug, Clone, clap::Args)]
@@ -25,7 +27,9 @@ fn scene(size: usize) -> Raster {
     let mut v = vec![0u16; size * size * bands];
     for y in 0..size {
         for x in 0..size {
-            let river = ((x as f64 - size as f64 * 0.3 - (y as f64 * 0.02).sin() * 40.0).abs()) < 12.0;
+            let river = ((x as f64 - size as f64 * 0.3 - (y as f64 * 0.02).sin() * 40.0)
+                .abs())
+                < 12.0;
             let parcel = (x / 64 + y / 48) % 3;
             let (b, g, r, n) = if river {
                 (0.06, 0.05, 0.03, 0.02)
@@ -44,7 +48,12 @@ fn scene(size: usize) -> Raster {
             }
         }
     }
-    Raster { width: size, height: size, bands, data: PixelData::U16(v) }
+    Raster {
+        width: size,
+        height: size,
+        bands,
+        data: PixelData::U16(v),
+    }
 }
 
 /// Run the demo.
@@ -52,7 +61,8 @@ pub async fn run(args: &DemoArgs) -> Result<(), String> {
     if args.size < 16 || args.size > 8192 {
         return Err(format!("--size {} must be between 16 and 8192", args.size));
     }
-    std::fs::create_dir_all(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir)
+        .map_err(|e| format!("{}: {e}", args.dir.display()))?;
     let path = args.dir.join("scene.tif");
     let band = |name: &str| BandMetadata {
         scale: Some(1e-4),
@@ -69,10 +79,16 @@ pub async fn run(args: &DemoArgs) -> Result<(), String> {
     let bytes = write_cog(&scene(args.size), &meta, &CogOptions::default())
         .map_err(|e| format!("writing the demo scene: {e}"))?;
     std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    println!("Wrote {} ({} bytes), a Cloud-Optimized GeoTIFF:\n", path.display(), bytes.len());
+    println!(
+        "Wrote {} ({} bytes), a Cloud-Optimized GeoTIFF:\n",
+        path.display(),
+        bytes.len()
+    );
     let location = path.to_string_lossy().to_string();
     let report = crate::info::describe(&location, true).await?;
     print!("{}", crate::info::render_text(&report));
-    println!("\nDescribe any GeoTIFF the same way: swath info PATH_OR_URL [--json] [--stats]");
+    println!(
+        "\nDescribe any GeoTIFF the same way: swath info PATH_OR_URL [--json] [--stats]"
+    );
     Ok(())
 }

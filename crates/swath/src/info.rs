@@ -32,7 +32,9 @@ pub async fn run(args: &InfoArgs) -> Result<(), String> {
 pub async fn describe(location: &str, stats: bool) -> Result<Value, String> {
     let (store, path) = crate::store::resolve(location)?;
     let reader = std::sync::Arc::new(ObjectReader::new(store, path));
-    let tiff = GeoTiff::open(reader).await.map_err(|e| format!("{location}: {e}"))?;
+    let tiff = GeoTiff::open(reader)
+        .await
+        .map_err(|e| format!("{location}: {e}"))?;
     let im = tiff.image();
     let georef = tiff.georeference();
     let (w, h) = (tiff.width() as f64, tiff.height() as f64);
@@ -85,7 +87,9 @@ pub async fn describe(location: &str, stats: bool) -> Result<Value, String> {
         "offsets": meta.bands.iter().map(|b| b.offset.unwrap_or(0.0)).collect::<Vec<_>>(),
     });
     if stats {
-        report["stats"] = band_stats(&tiff).await.map_err(|e| format!("{location}: {e}"))?;
+        report["stats"] = band_stats(&tiff)
+            .await
+            .map_err(|e| format!("{location}: {e}"))?;
     }
     Ok(report)
 }
@@ -105,7 +109,12 @@ async fn band_stats(tiff: &GeoTiff) -> swath_geotiff::Result<Value> {
     let bands = tiff.bands();
     let (w, h) = (tiff.width(), tiff.height());
     let row_bytes = w * bands as u64 * tiff.dtype().size() as u64;
-    let step = tiff.image().block_height.max((64 << 20) / row_bytes.max(1)).min(h).max(1);
+    let step = tiff
+        .image()
+        .block_height
+        .max((64 << 20) / row_bytes.max(1))
+        .min(h)
+        .max(1);
     let nodata = tiff.nodata();
     let mut acc = vec![(f64::INFINITY, f64::NEG_INFINITY, 0.0f64, 0u64); bands];
     let mut y = 0;
@@ -123,7 +132,9 @@ async fn band_stats(tiff: &GeoTiff) -> swath_geotiff::Result<Value> {
                 {
                     continue;
                 }
-                let Some(v) = raster.data.get_f64(band * plane + i) else { continue };
+                let Some(v) = raster.data.get_f64(band * plane + i) else {
+                    continue;
+                };
                 if v.is_nan() || Some(v) == nodata {
                     continue;
                 }
@@ -167,14 +178,22 @@ pub fn render_text(r: &Value) -> String {
     ));
     out.push_str(&format!(
         "Layout: {} {}x{}, {} interleaved, compression {}, predictor {}, {}-endian{}\n",
-        if r["tiled"] == true { "tiles" } else { "strips" },
+        if r["tiled"] == true {
+            "tiles"
+        } else {
+            "strips"
+        },
         r["blockxsize"],
         r["blockysize"],
         s(&r["interleave"]),
         s(&r["compress"]),
         r["predictor"],
         s(&r["byte_order"]),
-        if r["bigtiff"] == true { ", BigTIFF" } else { "" }
+        if r["bigtiff"] == true {
+            ", BigTIFF"
+        } else {
+            ""
+        }
     ));
     out.push_str(&format!("CRS: {}", s(&r["crs"])));
     if let Some(c) = r["crs_citation"].as_str() {
@@ -183,7 +202,11 @@ pub fn render_text(r: &Value) -> String {
     out.push('\n');
     if let Some(t) = r["transform"].as_array() {
         let t: Vec<String> = t.iter().map(|v| v.to_string()).collect();
-        out.push_str(&format!("Transform: [{}] (pixel is {})\n", t.join(", "), s(&r["area_or_point"])));
+        out.push_str(&format!(
+            "Transform: [{}] (pixel is {})\n",
+            t.join(", "),
+            s(&r["area_or_point"])
+        ));
         if let Some(b) = r["bounds"].as_array() {
             out.push_str(&format!(
                 "Bounds: left {} bottom {} right {} top {}\n",
@@ -202,16 +225,30 @@ pub fn render_text(r: &Value) -> String {
         .collect();
     out.push_str(&format!(
         "Overviews: {}\n",
-        if sizes.is_empty() { "none".to_string() } else { sizes.join(", ") }
+        if sizes.is_empty() {
+            "none".to_string()
+        } else {
+            sizes.join(", ")
+        }
     ));
-    out.push_str(&format!("Mask: {}\n", if r["mask"] == true { "internal" } else { "none" }));
+    out.push_str(&format!(
+        "Mask: {}\n",
+        if r["mask"] == true {
+            "internal"
+        } else {
+            "none"
+        }
+    ));
     let count = r["count"].as_u64().unwrap_or(0) as usize;
     for b in 0..count {
         out.push_str(&format!("Band {}:", b + 1));
         if let Some(d) = r["descriptions"][b].as_str() {
             out.push_str(&format!(" {d}"));
         }
-        out.push_str(&format!(" scale {} offset {}", r["scales"][b], r["offsets"][b]));
+        out.push_str(&format!(
+            " scale {} offset {}",
+            r["scales"][b], r["offsets"][b]
+        ));
         if let Some(st) = r.get("stats").and_then(|v| v.get(b)) {
             out.push_str(&format!(
                 "; min {} max {} mean {} over {} valid pixels",

@@ -12,12 +12,15 @@ use url::Url;
 /// environment (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT`, `AWS_REGION`, …).
 pub fn resolve(location: &str) -> Result<(Arc<dyn ObjectStore>, Path), String> {
     if location.contains("://") {
-        let url = Url::parse(location).map_err(|e| format!("{location}: not a valid URL ({e})"))?;
+        let url = Url::parse(location)
+            .map_err(|e| format!("{location}: not a valid URL ({e})"))?;
         let (store, path) = object_store::parse_url_opts(&url, std::env::vars())
             .map_err(|e| format!("{location}: {e}"))?;
         return Ok((Arc::from(store), path));
     }
-    let absolute = std::path::absolute(location).map_err(|e| format!("{location}: {e}"))?;
-    let path = Path::from_absolute_path(&absolute).map_err(|e| format!("{location}: {e}"))?;
+    let absolute =
+        std::path::absolute(location).map_err(|e| format!("{location}: {e}"))?;
+    let path =
+        Path::from_absolute_path(&absolute).map_err(|e| format!("{location}: {e}"))?;
     Ok((Arc::new(LocalFileSystem::new()), path))
 }
