@@ -18,8 +18,11 @@ pub fn resolve(location: &str) -> Result<(Arc<dyn ObjectStore>, Path), String> {
             .map_err(|e| format!("{location}: {e}"))?;
         return Ok((Arc::from(store), path));
     }
-    let absolute =
-        std::path::absolute(location).map_err(|e| format!("{location}: {e}"))?;
+    // Resolve `..` and symlinks (object store paths cannot hold `..`); a file that does
+    // not exist keeps its absolute form so the error names it.
+    let absolute = std::fs::canonicalize(location)
+        .or_else(|_| std::path::absolute(location))
+        .map_err(|e| format!("{location}: {e}"))?;
     let path =
         Path::from_absolute_path(&absolute).map_err(|e| format!("{location}: {e}"))?;
     Ok((Arc::new(LocalFileSystem::new()), path))

@@ -1,0 +1,96 @@
+//! The `swath` binary as a user runs it: exit status and what it prints.
+
+use std::path::Path;
+use std::process::Command;
+
+fn swath() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_swath"))
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/geotiff")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn info_prints_text_and_json() {
+    let out = swath()
+        .args(["info", &fixture("cog_u16_deflate_p2.tif")])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Size: 150 x 110, 1 band(s) of uint16"),
+        "{text}"
+    );
+    assert!(text.contains("CRS: EPSG:32633"), "{text}");
+    assert!(text.contains("Overviews: 75x55, 37x27, 18x13"), "{text}");
+
+    let out = swath()
+        .args([
+            "info",
+            "--json",
+            "--stats",
+            &fixture("cog_u16_deflate_p2.tif"),
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json["crs"], "EPSG:32633");
+    assert_eq!(json["overviews"], serde_json::json!([2, 4, 8]));
+    assert!(
+        json["stats"][0]["valid_count"]
+            .as_u64()
+            .is_some_and(|n| n > 0)
+    );
+}
+
+#[test]
+fn unreadable_files_exit_1_with_one_line() {
+    for bad in ["/no/such/file.tif", env!("CARGO_MANIFEST_DIR")] {
+        let out = swath().args(["info", bad]).output().expect("run");
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("swath: "), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    let not_tiff = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let out = swath()
+        .args(["info", &not_tiff.to_string_lossy()])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a TIFF file"));
+}
+
+#[test]
+fn demo_writes_a_cog_and_describes_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = swath()
+        .args(["demo", "--size", "256", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Size: 256 x 256, 4 band(s) of uint16"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Band 4: nir scale 0.0001 offset -0.1"),
+        "{text}"
+    );
+    assert!(dir.path().join("scene.tif").exists());
+}
