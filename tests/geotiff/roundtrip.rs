@@ -327,6 +327,18 @@ fn writer_rejects_misuse() {
         write_cog(&r, &CogMetadata::default(), &jpeg),
         Err(swath_geotiff::Error::Misuse(_))
     ));
+    let inconsistent = Raster {
+        width: 11,
+        ..r.clone()
+    };
+    assert!(matches!(
+        write_cog(
+            &inconsistent,
+            &CogMetadata::default(),
+            &CogOptions::default()
+        ),
+        Err(swath_geotiff::Error::Misuse(_))
+    ));
     let float_predictor = CogOptions {
         predictor: Some(3),
         ..Default::default()

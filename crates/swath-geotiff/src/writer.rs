@@ -135,6 +135,30 @@ pub fn write_cog(
     if raster.width == 0 || raster.height == 0 || raster.bands == 0 {
         return Err(misuse!("cannot write an empty raster"));
     }
+    if bs > 4096 {
+        return Err(misuse!("block size {bs} is larger than 4096"));
+    }
+    if raster.width > u32::MAX as usize
+        || raster.height > u32::MAX as usize
+        || raster.bands > usize::from(u16::MAX)
+    {
+        return Err(misuse!(
+            "raster {}×{}×{} exceeds TIFF's dimensions",
+            raster.width,
+            raster.height,
+            raster.bands
+        ));
+    }
+    let expected = raster.width * raster.height * raster.bands;
+    if raster.data.len() != expected {
+        return Err(misuse!(
+            "raster {}×{}×{} needs {expected} samples, its buffer has {}",
+            raster.width,
+            raster.height,
+            raster.bands,
+            raster.data.len()
+        ));
+    }
     if !matches!(
         options.compression,
         Compression::None | Compression::Deflate | Compression::Zstd | Compression::Lzw
