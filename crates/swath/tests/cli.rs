@@ -52,6 +52,26 @@ fn info_prints_text_and_json() {
 }
 
 #[test]
+fn info_reads_file_urls() {
+    let path =
+        std::fs::canonicalize(fixture("u16_deflate_p2_tiled.tif")).expect("fixture");
+    let url = format!("file://{}", path.display());
+    let out = swath()
+        .args(["info", "--json", &url])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json["width"], 50);
+    assert_eq!(json["dtype"], "uint16");
+}
+
+#[test]
 fn unreadable_files_exit_1_with_one_line() {
     for bad in ["/no/such/file.tif", env!("CARGO_MANIFEST_DIR")] {
         let out = swath().args(["info", bad]).output().expect("run");
