@@ -7,6 +7,21 @@ fn swath() -> Command {
     Command::new(env!("CARGO_BIN_EXE_swath"))
 }
 
+/// Run `swath` with `args` and require success; returns stdout.
+fn run_ok<I, S>(args: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = swath().args(args).output().expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/geotiff")
@@ -56,17 +71,8 @@ fn info_reads_file_urls() {
     let path =
         std::fs::canonicalize(fixture("u16_deflate_p2_tiled.tif")).expect("fixture");
     let url = format!("file://{}", path.display());
-    let out = swath()
-        .args(["info", "--json", &url])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let stdout = run_ok(["info", "--json", &url]);
+    let json: serde_json::Value = serde_json::from_slice(&stdout).expect("valid JSON");
     assert_eq!(json["width"], 50);
     assert_eq!(json["dtype"], "uint16");
 }
@@ -93,17 +99,9 @@ fn unreadable_files_exit_1_with_one_line() {
 #[test]
 fn demo_writes_a_cog_and_describes_it() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = swath()
-        .args(["demo", "--size", "256", "--dir"])
-        .arg(dir.path())
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let dir_arg = dir.path().to_string_lossy().into_owned();
+    let stdout = run_ok(["demo", "--size", "256", "--dir", &dir_arg]);
+    let text = String::from_utf8_lossy(&stdout);
     assert!(
         text.contains("Size: 256 x 256, 4 band(s) of uint16"),
         "{text}"
