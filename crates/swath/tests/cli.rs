@@ -1,5 +1,7 @@
 //! The `swath` binary as a user runs it: exit status and what it prints.
 
+#![expect(clippy::expect_used, reason = "test helpers fail loudly")]
+
 use std::path::Path;
 use std::process::Command;
 
