@@ -4,6 +4,7 @@
 #![expect(clippy::expect_used, reason = "helpers in test binaries fail loudly")]
 
 mod fixtures;
+mod fuzz_regressions;
 mod info;
 mod malformed;
 mod requests;

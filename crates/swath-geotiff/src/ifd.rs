@@ -329,6 +329,12 @@ pub async fn read_container(
 
     // Walk the chain; each IFD's entries must be in hand before the next offset is known.
     let mut seen = HashSet::new();
+    // Every loaded value is decoded, a number to 8 bytes: bound the decoded size of all
+    // of them, or entries of many IFDs pointing at one large value would decode it
+    // thousands of times. Four times the per-tag limit leaves room for the block
+    // offsets and byte counts of the largest image the limits allow, with overviews
+    // and masks.
+    let mut decoded_tag_bytes = 0u64;
     let mut raw_ifds: Vec<(u64, Vec<Entry>)> = Vec::new();
     let mut next = header.first_ifd;
     while next != 0 {
@@ -409,6 +415,17 @@ pub async fn read_container(
                 return Err(malformed!("tag {tag} declares {count} values"));
             };
             check_limit(&format!("size of tag {tag}"), len, limits.max_tag_bytes)?;
+            let decoded = if matches!(typ, 2 | 7) {
+                len
+            } else {
+                count.saturating_mul(8)
+            };
+            decoded_tag_bytes = decoded_tag_bytes.saturating_add(decoded);
+            check_limit(
+                "decoded size of all tag values",
+                decoded_tag_bytes,
+                limits.max_tag_bytes.saturating_mul(4),
+            )?;
             let value_field =
                 body_start + i as u64 * entry_size + if header.bigtiff { 12 } else { 8 };
             let at = if len <= offset_size {

@@ -13,11 +13,13 @@ pub struct Limits {
     pub max_ifds: usize,
     /// Most entries in one IFD.
     pub max_ifd_entries: u64,
-    /// Largest value of one tag in bytes (tile offset arrays, JPEG tables, metadata).
+    /// Largest value of one tag in bytes (tile offset arrays, JPEG tables, metadata);
+    /// all loaded tag values of a file together may decode to at most four times this.
     pub max_tag_bytes: u64,
     /// Largest decoded size of one tile or strip in bytes.
     pub max_block_bytes: u64,
-    /// Largest decoded size of one window read in bytes.
+    /// Largest decoded size of one window read in bytes: both the window itself and
+    /// the whole blocks decoded to fill it.
     pub max_window_bytes: u64,
     /// Most samples per pixel.
     pub max_samples_per_pixel: u64,

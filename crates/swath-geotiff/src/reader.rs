@@ -521,6 +521,18 @@ impl GeoTiff {
             .filter_map(|&i| im.block_range(i))
             .filter(|r| !r.is_empty())
             .collect();
+        // Each stored block is decoded whole, however little of it the window covers:
+        // bound that work too (a thin window across many large blocks, all pointing
+        // at the same tiny compressed block, would otherwise decode without end).
+        let block_bytes = im.block_width
+            * im.block_height
+            * (im.samples_per_block_pixel() * im.dtype.size()) as u64;
+        let decoded = (ranges.len() as u64).saturating_mul(block_bytes);
+        check_limit(
+            "decoded size of the window's blocks",
+            decoded,
+            self.limits.max_window_bytes,
+        )?;
         let merged = ifd::coalesce(
             ranges,
             self.limits.coalesce_gap,
