@@ -1,0 +1,308 @@
+//! STAC API search: `POST /search` with the filter as bbox, datetime,
+//! collections, ids, intersects and a CQL2-JSON `filter`; pages followed through
+//! `next` links (GET, or POST with `body`/`merge`); retries with exponential
+//! backoff on connection failures, timeouts, 429 and 5xx.
+//!
+//! Items are checked against the filter again on arrival, so a server that
+//! ignores part of a search (no filter extension, say) still gives right answers.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::filter::Filter;
+use crate::item::resolve_href;
+use crate::json::{Obj, parse};
+use crate::load::{LoadOptions, Loaded};
+use crate::stores::store_key;
+use crate::walk::item_collection;
+
+/// STAC API paging and retry settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiOptions {
+    /// Items per page asked of the server (`limit`).
+    pub page_size: u32,
+    /// Attempts per request before giving up (at least 1).
+    pub max_attempts: u32,
+    /// The wait before the first retry; doubled each time.
+    pub initial_backoff: Duration,
+    /// The longest wait between retries (also caps `Retry-After`).
+    pub max_backoff: Duration,
+    /// The timeout of one request.
+    pub timeout: Duration,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            page_size: 250,
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Request {
+    Get(Url),
+    Post(Url, Value),
+}
+
+impl Request {
+    fn url(&self) -> &Url {
+        match self {
+            Request::Get(url) | Request::Post(url, _) => url,
+        }
+    }
+}
+
+/// The `/search` endpoint of an API given by its root or its search URL.
+fn search_endpoint(url: &Url) -> Url {
+    if url.path().trim_end_matches('/').ends_with("/search") {
+        return url.clone();
+    }
+    let mut root = url.clone();
+    if !root.path().ends_with('/') {
+        root.set_path(&format!("{}/", root.path()));
+    }
+    root.join("search").unwrap_or_else(|_| url.clone())
+}
+
+/// Run the search and put the matching items in `out`.
+pub(crate) async fn search(
+    url: &Url,
+    filter: &Filter,
+    options: &LoadOptions,
+    out: &mut Loaded,
+) -> Result<()> {
+    let api = &options.api;
+    let endpoint = search_endpoint(url);
+    let client = reqwest::Client::builder()
+        .timeout(api.timeout)
+        .build()
+        .map_err(|e| Error::Api {
+            url: endpoint.to_string(),
+            message: format!("cannot build the HTTP client: {e}"),
+        })?;
+    let origin = store_key(&endpoint);
+    let mut request =
+        Request::Post(endpoint.clone(), filter.to_search_body(api.page_size)?);
+    let mut previous: Vec<Request> = Vec::new();
+    for page in 1.. {
+        if page > options.limits.max_pages {
+            return Err(Error::Limit {
+                location: endpoint.to_string(),
+                what: "number of pages",
+                value: page as u64,
+                limit: options.limits.max_pages as u64,
+            });
+        }
+        let (value, bytes) =
+            send(&client, &request, api, options.limits.max_document_bytes).await?;
+        out.stats.documents += 1;
+        out.stats.bytes += bytes;
+        let location = format!("{} (page {page})", request.url());
+        item_collection(&value, request.url(), &location, filter, options, out)?;
+        let Some(next) = next_request(&value, &request, &location)? else {
+            break;
+        };
+        if store_key(next.url()) != origin {
+            return Err(Error::Api {
+                url: next.url().to_string(),
+                message: format!(
+                    "the `next` link of {location} leaves {origin}; not followed"
+                ),
+            });
+        }
+        if next == request || previous.contains(&next) {
+            return Err(Error::Api {
+                url: next.url().to_string(),
+                message: format!("the `next` link of {location} repeats an earlier page"),
+            });
+        }
+        previous.push(std::mem::replace(&mut request, next));
+    }
+    Ok(())
+}
+
+/// The request for the next page, from the `next` link.
+fn next_request(
+    page: &Value,
+    current: &Request,
+    location: &str,
+) -> Result<Option<Request>> {
+    let obj = Obj::root(page, location)?;
+    for (path, link) in obj.opt_objects("links")? {
+        let link = Obj {
+            map: link,
+            location,
+            path: &path,
+        };
+        if link.string("rel")? != "next" {
+            continue;
+        }
+        let href = link.string("href")?;
+        let url =
+            resolve_href(href, Some(current.url())).map_err(|m| link.error("href", m))?;
+        let method = link.opt_string("method")?.unwrap_or("GET");
+        if method.eq_ignore_ascii_case("GET") {
+            return Ok(Some(Request::Get(url)));
+        }
+        if !method.eq_ignore_ascii_case("POST") {
+            return Err(link.error("method", format!("unsupported method {method:?}")));
+        }
+        let previous_body = match current {
+            Request::Post(_, body) => body.as_object().cloned().unwrap_or_default(),
+            Request::Get(_) => Map::new(),
+        };
+        let link_body = link.opt_object("body")?.cloned();
+        let merge = link.get("merge").and_then(Value::as_bool).unwrap_or(false);
+        let body = match (link_body, merge) {
+            (Some(b), true) => {
+                let mut merged = previous_body;
+                merged.extend(b);
+                merged
+            }
+            (Some(b), false) => b,
+            (None, _) => previous_body,
+        };
+        return Ok(Some(Request::Post(url, Value::Object(body))));
+    }
+    Ok(None)
+}
+
+/// Send one request with retries; returns the JSON and its size.
+async fn send(
+    client: &reqwest::Client,
+    request: &Request,
+    api: &ApiOptions,
+    max_bytes: u64,
+) -> Result<(Value, u64)> {
+    let url = request.url().to_string();
+    let api_err = |message: String| Error::Api {
+        url: url.clone(),
+        message,
+    };
+    let mut backoff = api.initial_backoff;
+    let attempts = api.max_attempts.max(1);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let builder = match request {
+            Request::Get(u) => client.get(u.clone()),
+            Request::Post(u, body) => client
+                .post(u.clone())
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        };
+        let outcome = builder
+            .header("accept", "application/geo+json, application/json")
+            .send()
+            .await;
+        let retry_after = match outcome {
+            Ok(response) if response.status().is_success() => {
+                if response.content_length().is_some_and(|n| n > max_bytes) {
+                    return Err(api_err(format!(
+                        "response larger than {max_bytes} bytes"
+                    )));
+                }
+                let bytes = response
+                    .bytes()
+                    .await
+                    .map_err(|e| api_err(format!("reading the response: {e}")))?;
+                if bytes.len() as u64 > max_bytes {
+                    return Err(api_err(format!(
+                        "response larger than {max_bytes} bytes"
+                    )));
+                }
+                return Ok((parse(&bytes, &url)?, bytes.len() as u64));
+            }
+            Ok(response) => {
+                let status = response.status();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                let transient =
+                    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                if !transient || attempt >= attempts {
+                    let text = response.text().await.unwrap_or_default();
+                    let text: String = text.chars().take(500).collect();
+                    let tries = if attempt > 1 {
+                        format!(" after {attempt} attempts")
+                    } else {
+                        String::new()
+                    };
+                    return Err(api_err(format!(
+                        "HTTP {status}{tries}: {}",
+                        text.trim()
+                    )));
+                }
+                retry_after
+            }
+            Err(e) => {
+                let transient = e.is_timeout() || e.is_connect() || e.is_request();
+                if !transient || attempt >= attempts {
+                    return Err(api_err(format!(
+                        "request failed after {attempt} attempt(s): {e}"
+                    )));
+                }
+                None
+            }
+        };
+        let wait = retry_after.unwrap_or(backoff).min(api.max_backoff);
+        tokio::time::sleep(wait).await;
+        backoff = (backoff * 2).min(api.max_backoff);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn endpoints() {
+        let e = |s: &str| search_endpoint(&Url::parse(s).unwrap()).to_string();
+        assert_eq!(e("https://x.org/v1"), "https://x.org/v1/search");
+        assert_eq!(e("https://x.org/v1/"), "https://x.org/v1/search");
+        assert_eq!(
+            e("http://127.0.0.1:8080/search"),
+            "http://127.0.0.1:8080/search"
+        );
+        assert_eq!(e("http://127.0.0.1:8080"), "http://127.0.0.1:8080/search");
+    }
+
+    #[test]
+    fn next_links() {
+        let url = Url::parse("http://h/search").unwrap();
+        let current =
+            Request::Post(url.clone(), json!({"limit": 5, "collections": ["a"]}));
+        let page = json!({"links": [{"rel": "next", "href": "http://h/search", "method": "POST", "body": {"token": "t2"}, "merge": true}]});
+        let next = next_request(&page, &current, "p").unwrap().unwrap();
+        assert_eq!(
+            next,
+            Request::Post(
+                url.clone(),
+                json!({"limit": 5, "collections": ["a"], "token": "t2"})
+            )
+        );
+        let page = json!({"links": [{"rel": "next", "href": "?token=abc"}]});
+        let next = next_request(&page, &current, "p").unwrap().unwrap();
+        assert_eq!(
+            next,
+            Request::Get(Url::parse("http://h/search?token=abc").unwrap())
+        );
+        assert_eq!(
+            next_request(&json!({"links": []}), &current, "p").unwrap(),
+            None
+        );
+    }
+}
