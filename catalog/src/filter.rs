@@ -135,6 +135,7 @@ pub struct Filter {
     /// Property predicates, all of which must hold.
     pub predicates: Vec<Predicate>,
     /// A further CQL2 filter (text or JSON), evaluated on each item and sent to APIs.
+    /// An item on which it cannot be decided (it lacks a property) does not match.
     pub cql2: Option<cql2::Expr>,
 }
 
@@ -207,9 +208,9 @@ impl Filter {
             properties.insert("collection".into(), Value::String(c.clone()));
         }
         let doc = json!({"id": item.id, "collection": item.collection, "properties": properties});
-        expr.clone().matches(Some(&doc)).map_err(|e| {
-            Error::Invalid(format!("CQL2 filter on item {:?}: {e}", item.id))
-        })
+        // An expression that cannot be decided on this item (a property it lacks)
+        // does not match it, as a comparison with NULL in SQL.
+        Ok(expr.clone().matches(Some(&doc)).unwrap_or(false))
     }
 
     /// The filter as a STAC API search body (POST `/search`), with `limit` items

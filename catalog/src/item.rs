@@ -445,17 +445,22 @@ impl Item {
         let names: Vec<String> = self
             .assets
             .iter()
-            .filter(|a| a.is_raster_data())
+            .filter(|a| a.is_raster_data() || a.roles.iter().any(|r| r == "data"))
             .map(|a| {
+                let unreadable = if a.is_raster_data() {
+                    ""
+                } else {
+                    " [not a GeoTIFF]"
+                };
                 let common: Vec<&str> = a
                     .bands
                     .iter()
                     .filter_map(|b| b.common_name.as_deref())
                     .collect();
                 if common.is_empty() {
-                    a.key.clone()
+                    format!("{}{unreadable}", a.key)
                 } else {
-                    format!("{} ({})", a.key, common.join(", "))
+                    format!("{} ({}){unreadable}", a.key, common.join(", "))
                 }
             })
             .collect();

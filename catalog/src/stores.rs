@@ -154,7 +154,10 @@ pub fn location_url(location: &str) -> Result<Url> {
     } else {
         Url::from_file_path(&absolute)
     };
-    result.map_err(|()| Error::Invalid(format!("{location}: not a usable path")))
+    let url =
+        result.map_err(|()| Error::Invalid(format!("{location}: not a usable path")))?;
+    // Re-parsing removes `.` and `..` segments (object store paths cannot hold them).
+    Url::parse(url.as_str()).map_err(|e| Error::Invalid(format!("{location}: {e}")))
 }
 
 #[cfg(test)]

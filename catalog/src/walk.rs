@@ -85,7 +85,11 @@ pub(crate) async fn walk(
         });
         let value = match (read, &task.from) {
             (Ok(value), _) => value,
-            (Err(e), None) => return Err(e),
+            (Err(e), None) if task.expect == Expect::Any => return Err(e),
+            (Err(e), None) => {
+                skip_or_fail(e, options, out)?;
+                continue;
+            }
             (Err(e), Some((parent, rel))) => {
                 let e = Error::Link {
                     location: parent.clone(),
