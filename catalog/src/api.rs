@@ -90,8 +90,17 @@ pub(crate) async fn search(
             message: format!("cannot build the HTTP client: {e}"),
         })?;
     let origin = store_key(&endpoint);
-    let mut request =
-        Request::Post(endpoint.clone(), filter.to_search_body(api.page_size)?);
+    let mut body = filter.to_search_body(api.page_size)?;
+    if let Some(fields) = body.as_object_mut()
+        && fields.contains_key("filter")
+        && !supports_filter(&client, &endpoint, api, options, out).await?
+    {
+        // The server does not declare the filter extension: send the rest of the
+        // search and apply the predicates here (every item is checked anyway).
+        fields.remove("filter");
+        fields.remove("filter-lang");
+    }
+    let mut request = Request::Post(endpoint.clone(), body);
     let mut previous: Vec<Request> = Vec::new();
     for page in 1.. {
         if page > options.limits.max_pages {
@@ -128,6 +137,49 @@ pub(crate) async fn search(
         previous.push(std::mem::replace(&mut request, next));
     }
     Ok(())
+}
+
+/// Whether the API declares CQL2 filtering among its conformance classes (the
+/// landing page's `conformsTo`, else `/conformance`).
+async fn supports_filter(
+    client: &reqwest::Client,
+    endpoint: &Url,
+    api: &ApiOptions,
+    options: &LoadOptions,
+    out: &mut Loaded,
+) -> Result<bool> {
+    let max = options.limits.max_document_bytes;
+    let mut root = endpoint.clone();
+    let path = root
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("search")
+        .to_string();
+    root.set_path(&path);
+    let (landing, bytes) = send(client, &Request::Get(root.clone()), api, max).await?;
+    out.stats.documents += 1;
+    out.stats.bytes += bytes;
+    let classes = match landing.get("conformsTo") {
+        Some(classes) => classes.clone(),
+        None => {
+            let conformance = root.join("conformance").map_err(|e| Error::Api {
+                url: root.to_string(),
+                message: e.to_string(),
+            })?;
+            let (value, bytes) =
+                send(client, &Request::Get(conformance), api, max).await?;
+            out.stats.documents += 1;
+            out.stats.bytes += bytes;
+            value.get("conformsTo").cloned().unwrap_or(Value::Null)
+        }
+    };
+    Ok(classes.as_array().is_some_and(|classes| {
+        classes.iter().filter_map(Value::as_str).any(|c| {
+            c.ends_with("/filter")
+                || c.contains("item-search#filter")
+                || c.contains("cql2-json")
+        })
+    }))
 }
 
 /// The request for the next page, from the `next` link.
