@@ -84,7 +84,7 @@ fn params(i: usize) -> Params {
         },
         datetime: start + TimeDelta::days(9 * i as i64),
         cloud: ((i * 23) % 100) as f64,
-        platform: if i % 2 == 0 {
+        platform: if i.is_multiple_of(2) {
             "sentinel-2a"
         } else {
             "sentinel-2b"

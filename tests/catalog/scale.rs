@@ -46,7 +46,7 @@ fn write_catalogue(dir: &std::path::Path) {
             "properties": {
                 "datetime": g.datetime.to_rfc3339(),
                 "eo:cloud_cover": g.cloud,
-                "platform": if i % 2 == 0 { "sentinel-2a" } else { "sentinel-2b" },
+                "platform": if i.is_multiple_of(2) { "sentinel-2a" } else { "sentinel-2b" },
                 "proj:epsg": 32633
             },
             "links": [{"rel": "collection", "href": "../../collection.json"}],
