@@ -382,3 +382,57 @@ async fn directories_and_globs_of_item_files() {
         .expect_err("no match");
     assert!(err.to_string().contains("matches no .json file"), "{err}");
 }
+
+/// An item without `proj:*`: the grid comes from the COG header, read once and
+/// cached; a missing asset is an error naming its href.
+#[tokio::test]
+async fn grid_from_the_cog_header() {
+    use swath_catalog::{GridCache, Stores};
+    use swath_geotiff::{CogMetadata, CogOptions, PixelData, Raster, write_cog};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raster =
+        Raster::new(300, 200, 1, PixelData::U16(vec![7; 300 * 200])).expect("raster");
+    let meta = CogMetadata {
+        epsg: Some(32634),
+        transform: Some([20.0, 0.0, 500000.0, 0.0, -20.0, 5600000.0]),
+        nodata: Some(0.0),
+        ..CogMetadata::default()
+    };
+    let cog = write_cog(&raster, &meta, &CogOptions::default()).expect("cog");
+    std::fs::write(dir.path().join("B04.tif"), cog).expect("write");
+    let item = serde_json::json!({
+        "type": "Feature", "stac_version": "1.0.0", "id": "no-proj", "geometry": null,
+        "properties": {"datetime": "2023-06-15T09:56:29Z"},
+        "assets": {
+            "B04": {"href": "./B04.tif", "type": "image/tiff; application=geotiff", "eo:bands": [{"name": "B04", "common_name": "red"}]},
+            "B08": {"href": "./B08.tif", "type": "image/tiff; application=geotiff", "eo:bands": [{"name": "B08", "common_name": "nir"}]}
+        }
+    });
+    let path = dir.path().join("item.json");
+    std::fs::write(&path, item.to_string()).expect("write");
+    let loaded = load(&path.to_string_lossy(), &Filter::default())
+        .await
+        .expect("loads");
+    let item = &loaded.items[0];
+    let red = item.band("red").expect("red");
+    assert_eq!(red.grid, None);
+    let stores = Stores::local();
+    let cache = GridCache::new();
+    let grid = cache.grid(&red, &stores).await.expect("header grid");
+    assert_eq!(grid.crs, Crs::Epsg(32634));
+    assert_eq!(grid.shape, [200, 300]);
+    assert_eq!(grid.transform, [20.0, 0.0, 500000.0, 0.0, -20.0, 5600000.0]);
+    assert_eq!(cache.len(), 1);
+    // Cached: the file can go, the grid stays.
+    std::fs::remove_file(dir.path().join("B04.tif")).expect("rm");
+    assert_eq!(cache.grid(&red, &stores).await.expect("cached"), grid);
+    // A missing asset: the error names it.
+    let nir = item.band("nir").expect("nir");
+    let err = cache
+        .grid(&nir, &stores)
+        .await
+        .expect_err("404")
+        .to_string();
+    assert!(err.contains("B08.tif"), "{err}");
+}
