@@ -259,12 +259,13 @@ impl Pushdown {
             leaves.push(i);
             Some(i)
         };
-        let collections = if column("collection").is_some() {
-            filter.collections.clone()
-        } else {
-            Vec::new()
-        };
-        let ids = if column("id").is_some() {
+        let collections =
+            if !filter.collections.is_empty() && column("collection").is_some() {
+                filter.collections.clone()
+            } else {
+                Vec::new()
+            };
+        let ids = if !filter.ids.is_empty() && column("id").is_some() {
             filter.ids.clone()
         } else {
             Vec::new()
