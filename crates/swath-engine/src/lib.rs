@@ -1,0 +1,1 @@
+//! Swath engine (work in progress).

@@ -1,0 +1,1 @@
+//! Swath grids (work in progress).

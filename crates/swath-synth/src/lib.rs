@@ -1,0 +1,1 @@
+//! Synthetic catalogues (work in progress).

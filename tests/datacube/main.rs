@@ -1,0 +1,1 @@
+//! Datacube tables end to end.

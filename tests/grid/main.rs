@@ -1,0 +1,1 @@
+//! Grid and warping tests against GDAL (rasterio) and PROJ (pyproj).
