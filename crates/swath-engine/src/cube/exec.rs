@@ -1,0 +1,502 @@
+//! `CubeScanExec`: the physical scan of a datacube table.
+//!
+//! Its work is fixed when it is planned: per partition, a list of chunk positions,
+//! each with the observations that touch it in time order. Chunks go to partitions
+//! by DataFusion's own repartitioning hash of `(chunk_x, chunk_y)`, so the scan can
+//! declare `Hash([chunk_x, chunk_y])` partitioning truthfully, and within a partition
+//! rows come ordered by `(chunk_y, chunk_x, datetime)`: a `GROUP BY chunk_x, chunk_y`
+//! needs no shuffle and aggregates one chunk's time stack at a time.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, FixedSizeListArray, Float32Array, Float64Array, Int8Array, Int16Array,
+    Int32Array, RecordBatch, RecordBatchOptions, UInt8Array, UInt16Array, UInt32Array,
+};
+use arrow::compute::SortOptions;
+use arrow::datatypes::{Field, SchemaRef};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{Result, Statistics, exec_err, internal_err, stats::Precision};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr, PhysicalSortExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use swath_geotiff::PixelData;
+use swath_grid::PixelWindow;
+
+use super::model::{BandDef, CubeDef};
+use super::read::{ReadMetrics, Reader};
+use super::schema;
+use crate::options::OnError;
+
+/// One chunk position and the observations (indices) that touch it, in time order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkTask {
+    /// Chunk column.
+    pub cx: i32,
+    /// Chunk row.
+    pub cy: i32,
+    /// Observations, in time order.
+    pub observations: Vec<u32>,
+}
+
+/// What the planner found, for `EXPLAIN`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScanSummary {
+    /// Items (scenes) in the table.
+    pub items_total: usize,
+    /// Items some row reads.
+    pub items: usize,
+    /// Observations in the table.
+    pub observations_total: usize,
+    /// Observations left after filters.
+    pub observations: usize,
+    /// Chunk positions left after filters.
+    pub chunks: usize,
+    /// Rows (chunk × observation) the scan emits.
+    pub rows: usize,
+    /// Estimated decoded source bytes to read.
+    pub bytes: u64,
+}
+
+/// Everything a `CubeScanExec` is made of; what the codec serialises.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanSpec {
+    /// The table.
+    pub def: Arc<CubeDef>,
+    /// Columns of the table's chunk schema, in output order.
+    pub projection: Vec<usize>,
+    /// Per partition, its chunks in `(chunk_y, chunk_x)` order.
+    pub partitions: Vec<Vec<ChunkTask>>,
+    /// Planning counts.
+    pub summary: ScanSummary,
+}
+
+/// The scan of a datacube table's chunk view.
+#[derive(Debug)]
+pub struct CubeScanExec {
+    spec: Arc<ScanSpec>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl CubeScanExec {
+    /// A scan doing `spec`.
+    pub fn try_new(spec: ScanSpec) -> Result<Self> {
+        let full = schema::chunk_schema(&spec.def);
+        let schema = Arc::new(full.project(&spec.projection)?);
+        let properties = Arc::new(properties(&schema, spec.partitions.len()));
+        Ok(CubeScanExec {
+            spec: Arc::new(spec),
+            schema,
+            properties,
+            metrics: ExecutionPlanMetricsSet::new(),
+        })
+    }
+
+    /// What the scan does.
+    pub fn spec(&self) -> &ScanSpec {
+        &self.spec
+    }
+}
+
+/// Hash partitioning on (chunk_x, chunk_y) and `(chunk_y, chunk_x, datetime)` order,
+/// for the columns the projection keeps.
+fn properties(schema: &SchemaRef, partitions: usize) -> PlanProperties {
+    let col = |name: &str| -> Option<Arc<dyn PhysicalExpr>> {
+        schema
+            .index_of(name)
+            .ok()
+            .map(|i| Arc::new(Column::new(name, i)) as Arc<dyn PhysicalExpr>)
+    };
+    let asc = SortOptions {
+        descending: false,
+        nulls_first: true,
+    };
+    let (eq, partitioning) = match (col("chunk_x"), col("chunk_y")) {
+        (Some(x), Some(y)) => {
+            let mut ordering = vec![
+                PhysicalSortExpr::new(Arc::clone(&y), asc),
+                PhysicalSortExpr::new(Arc::clone(&x), asc),
+            ];
+            if let Some(t) = col("datetime") {
+                ordering.push(PhysicalSortExpr::new(t, asc));
+            }
+            (
+                EquivalenceProperties::new_with_orderings(Arc::clone(schema), [ordering]),
+                Partitioning::Hash(vec![x, y], partitions.max(1)),
+            )
+        }
+        _ => (
+            EquivalenceProperties::new(Arc::clone(schema)),
+            Partitioning::UnknownPartitioning(partitions.max(1)),
+        ),
+    };
+    PlanProperties::new(eq, partitioning, EmissionType::Incremental, Boundedness::Bounded)
+}
+
+impl DisplayAs for CubeScanExec {
+    fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let s = &self.spec.summary;
+        let def = &self.spec.def;
+        let bands: Vec<&str> = self
+            .spec
+            .projection
+            .iter()
+            .filter_map(|&i| band_of(def, i).map(|b| b.name.as_str()))
+            .collect();
+        match t {
+            DisplayFormatType::Default | DisplayFormatType::Verbose => write!(
+                f,
+                "CubeScanExec: location={}, grid={} {}x{} px, chunk={}x{}, bands=[{}], \
+                 items={}/{}, observations={}/{}, chunks={}, rows={}, bytes≈{}",
+                def.location,
+                def.grid.crs,
+                def.grid.width,
+                def.grid.height,
+                def.grid.chunk_width,
+                def.grid.chunk_height,
+                bands.join(", "),
+                s.items,
+                s.items_total,
+                s.observations,
+                s.observations_total,
+                s.chunks,
+                s.rows,
+                human_bytes(s.bytes),
+            ),
+            DisplayFormatType::TreeRender => write!(
+                f,
+                "items={}\nobservations={}\nchunks={}\nbytes≈{}",
+                s.items,
+                s.observations,
+                s.chunks,
+                human_bytes(s.bytes)
+            ),
+        }
+    }
+}
+
+/// `12.3 MiB` style.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The band a chunk-schema column index is, if it is one.
+fn band_of(def: &CubeDef, column: usize) -> Option<&BandDef> {
+    let first_band = schema::ITEM_COLUMNS.len() + def.props.len() + schema::CHUNK_COLUMNS.len();
+    column.checked_sub(first_band).and_then(|i| def.bands.get(i))
+}
+
+impl ExecutionPlan for CubeScanExec {
+    fn name(&self) -> &str {
+        "CubeScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            internal_err!("CubeScanExec has no children")
+        }
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
+    fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
+        let rows = match partition {
+            None => self.spec.summary.rows,
+            Some(p) => self
+                .spec
+                .partitions
+                .get(p)
+                .map_or(0, |tasks| tasks.iter().map(|t| t.observations.len()).sum()),
+        };
+        let stats = Statistics::new_unknown(&self.schema).with_num_rows(Precision::Exact(rows));
+        Ok(Arc::new(stats))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let Some(tasks) = self.spec.partitions.get(partition) else {
+            return exec_err!(
+                "CubeScanExec: partition {partition} asked, the scan has {}",
+                self.spec.partitions.len()
+            );
+        };
+        let def = Arc::clone(&self.spec.def);
+        let reader = Arc::new(Reader::new(
+            context.runtime_env(),
+            def.grid.grid()?,
+            def.options.resampling,
+        ));
+        let metrics = ReadMetrics {
+            requests: MetricBuilder::new(&self.metrics).counter("range_requests", partition),
+            bytes: MetricBuilder::new(&self.metrics).counter("bytes_fetched", partition),
+            headers: MetricBuilder::new(&self.metrics).counter("headers_opened", partition),
+            failed_assets: MetricBuilder::new(&self.metrics)
+                .counter("assets_failed", partition),
+            decode_time: MetricBuilder::new(&self.metrics)
+                .subset_time("decode_warp_time", partition),
+        };
+        let output_rows = MetricBuilder::new(&self.metrics).output_rows(partition);
+        let reservation = Arc::new(
+            MemoryConsumer::new(format!("CubeScanExec[{partition}]"))
+                .register(context.memory_pool()),
+        );
+        let rows: Vec<(i32, i32, u32)> = tasks
+            .iter()
+            .flat_map(|t| t.observations.iter().map(move |&o| (t.cx, t.cy, o)))
+            .collect();
+        let batch_rows = def.options.batch_rows.max(1);
+        let state = Arc::new(StreamState {
+            def,
+            projection: self.spec.projection.clone(),
+            schema: Arc::clone(&self.schema),
+            reader,
+            metrics,
+            reservation,
+        });
+        let batches: Vec<Vec<(i32, i32, u32)>> =
+            rows.chunks(batch_rows).map(<[_]>::to_vec).collect();
+        let stream = futures::stream::iter(batches)
+            .then(move |rows| {
+                let state = Arc::clone(&state);
+                let output_rows = output_rows.clone();
+                async move {
+                    let batch = state.batch(&rows).await?;
+                    output_rows.add(batch.num_rows());
+                    Ok(batch)
+                }
+            })
+            .boxed();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&self.schema), stream)))
+    }
+}
+
+struct StreamState {
+    def: Arc<CubeDef>,
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    reader: Arc<Reader>,
+    metrics: ReadMetrics,
+    reservation: Arc<MemoryReservation>,
+}
+
+impl StreamState {
+    async fn batch(&self, rows: &[(i32, i32, u32)]) -> Result<RecordBatch> {
+        let def = &self.def;
+        let n_item = schema::ITEM_COLUMNS.len() + def.props.len();
+        let first_band = n_item + schema::CHUNK_COLUMNS.len();
+        let want = |lo: usize, hi: usize| self.projection.iter().any(|&c| c >= lo && c < hi);
+        let mut columns: Vec<Option<ArrayRef>> = vec![None; first_band + def.bands.len()];
+        if want(0, n_item) {
+            let obs: Vec<usize> = rows.iter().map(|&(_, _, o)| o as usize).collect();
+            for (i, c) in schema::item_columns(def, &obs).into_iter().enumerate() {
+                columns[i] = Some(c);
+            }
+        }
+        if want(n_item, first_band) {
+            let grid = def.grid.grid()?;
+            let chunks: Vec<(i32, i32)> = rows.iter().map(|&(x, y, _)| (x, y)).collect();
+            let mut wkbs = Vec::with_capacity(rows.len());
+            let mut last: Option<((i32, i32), Vec<u8>)> = None;
+            for &(cx, cy) in &chunks {
+                let wkb = match &last {
+                    Some((k, w)) if *k == (cx, cy) => w.clone(),
+                    _ => footprint_wkb(&grid, def.grid.chunk_window(cx, cy))?,
+                };
+                last = Some(((cx, cy), wkb.clone()));
+                wkbs.push(wkb);
+            }
+            for (i, c) in schema::chunk_columns(&chunks, &wkbs)?.into_iter().enumerate() {
+                columns[n_item + i] = Some(c);
+            }
+        }
+        // Band tiles: reserve the output, then read every band of every row.
+        let bands: Vec<usize> = self
+            .projection
+            .iter()
+            .filter_map(|&c| c.checked_sub(first_band))
+            .collect();
+        let pixels = def.grid.chunk_pixels();
+        let out_bytes: usize = bands
+            .iter()
+            .map(|&b| pixels * def.bands[b].dtype.size() * rows.len())
+            .sum();
+        self.reservation.try_grow(out_bytes)?;
+        let result = self.read_bands(rows, &bands).await;
+        let arrays = match result {
+            Ok(a) => a,
+            Err(e) => {
+                self.reservation.shrink(out_bytes);
+                return Err(e);
+            }
+        };
+        for (&b, array) in bands.iter().zip(arrays) {
+            columns[first_band + b] = Some(array);
+        }
+        self.reservation.shrink(out_bytes);
+        let picked: Vec<ArrayRef> = self
+            .projection
+            .iter()
+            .map(|&c| columns[c].clone())
+            .collect::<Option<_>>()
+            .ok_or_else(|| datafusion::common::internal_datafusion_err!("column not built"))?;
+        let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
+        Ok(RecordBatch::try_new_with_options(
+            Arc::clone(&self.schema),
+            picked,
+            &options,
+        )?)
+    }
+
+    async fn read_bands(&self, rows: &[(i32, i32, u32)], bands: &[usize]) -> Result<Vec<ArrayRef>> {
+        let mut out = Vec::with_capacity(bands.len());
+        for &b in bands {
+            let band = &self.def.bands[b];
+            let tiles = futures::future::try_join_all(
+                rows.iter().map(|&(cx, cy, o)| self.read_tile(cx, cy, o as usize, b)),
+            )
+            .await?;
+            out.push(tensor_column(band, self.def.grid.chunk_pixels(), tiles)?);
+        }
+        Ok(out)
+    }
+
+    /// One band of one observation on one chunk, scenes fused in priority order.
+    async fn read_tile(&self, cx: i32, cy: i32, obs: usize, band: usize) -> Result<PixelData> {
+        let def = &self.def;
+        let b = &def.bands[band];
+        let window = def.grid.chunk_window(cx, cy);
+        let mut tile = PixelData::filled(b.dtype, def.grid.chunk_pixels(), b.nodata);
+        for &s in &def.observations[obs].scenes {
+            let scene = &def.scenes[s];
+            if !overlaps(scene.window, window) {
+                continue;
+            }
+            let Some(asset) = &scene.assets[band] else {
+                continue;
+            };
+            // Source pixels reserved while they are decoded and warped.
+            let src_bytes = def.grid.chunk_pixels() * b.dtype.size() * 2;
+            self.reservation.try_grow(src_bytes)?;
+            let before = (def.options.on_error == OnError::Nodata).then(|| tile.clone());
+            let result = self
+                .reader
+                .read_into(asset, b, window, tile, &self.metrics)
+                .await;
+            self.reservation.shrink(src_bytes);
+            tile = match result {
+                Ok(t) => t,
+                Err(e) if before.is_some() => {
+                    self.metrics.failed_assets.add(1);
+                    log::warn!(
+                        "item {}: band {} reads as nodata: {e}",
+                        scene.item_id,
+                        b.name
+                    );
+                    before.unwrap_or_else(|| {
+                        PixelData::filled(b.dtype, def.grid.chunk_pixels(), b.nodata)
+                    })
+                }
+                Err(e) => {
+                    return exec_err!(
+                        "item {}: band {}: {e} (table option on_error 'nodata' reads \
+                         failing assets as nodata)",
+                        scene.item_id,
+                        b.name
+                    );
+                }
+            };
+        }
+        Ok(tile)
+    }
+}
+
+fn overlaps(w: [i64; 4], c: PixelWindow) -> bool {
+    w[0] < c.col + c.width as i64
+        && c.col < w[2]
+        && w[1] < c.row + c.height as i64
+        && c.row < w[3]
+}
+
+/// The chunk's outline in lon/lat as WKB.
+pub fn footprint_wkb(grid: &swath_grid::Grid, window: PixelWindow) -> Result<Vec<u8>> {
+    let polygon = swath_grid::footprint_lonlat(grid, window, 8)
+        .map_err(|e| datafusion::common::DataFusionError::Execution(e.to_string()))?;
+    let mut buf = Vec::new();
+    wkb::writer::write_geometry(&mut buf, &polygon, &wkb::writer::WriteOptions::default())
+        .map_err(|e| datafusion::common::DataFusionError::Execution(e.to_string()))?;
+    Ok(buf)
+}
+
+/// Tiles of one band as a fixed-shape tensor column.
+fn tensor_column(band: &BandDef, pixels: usize, tiles: Vec<PixelData>) -> Result<ArrayRef> {
+    macro_rules! build {
+        ($variant:ident, $array:ty) => {{
+            let mut values = Vec::with_capacity(pixels * tiles.len());
+            for t in tiles {
+                match t {
+                    PixelData::$variant(v) => values.extend_from_slice(&v),
+                    _ => return internal_err!("tile of band {} has the wrong type", band.name),
+                }
+            }
+            Arc::new(<$array>::from(values)) as ArrayRef
+        }};
+    }
+    let values = match band.dtype {
+        swath_geotiff::DataType::U8 => build!(U8, UInt8Array),
+        swath_geotiff::DataType::I8 => build!(I8, Int8Array),
+        swath_geotiff::DataType::U16 => build!(U16, UInt16Array),
+        swath_geotiff::DataType::I16 => build!(I16, Int16Array),
+        swath_geotiff::DataType::U32 => build!(U32, UInt32Array),
+        swath_geotiff::DataType::I32 => build!(I32, Int32Array),
+        swath_geotiff::DataType::F32 => build!(F32, Float32Array),
+        swath_geotiff::DataType::F64 => build!(F64, Float64Array),
+    };
+    let item = Arc::new(Field::new("item", schema::arrow_type(band.dtype), true));
+    Ok(Arc::new(FixedSizeListArray::try_new(item, pixels as i32, values, None)?))
+}

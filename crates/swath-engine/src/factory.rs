@@ -1,0 +1,427 @@
+//! `CREATE EXTERNAL TABLE … STORED AS STAC | GEOTIFF`: the table factories.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use datafusion::catalog::{Session, TableProviderFactory};
+use datafusion::common::{DataFusionError, Result, plan_datafusion_err, plan_err};
+use datafusion::datasource::TableProvider;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::CreateExternalTable;
+use object_store::ObjectStore;
+use swath_catalog::{Bbox, Filter, LoadOptions, Stores, TimeRange};
+use url::Url;
+
+use crate::cube::build::{SourceBand, SourceItem, build, open_tiff, stac_sources};
+use crate::cube::model::AssetRef;
+use crate::cube::{CubeDef, CubeTable};
+use crate::options::TableOptions;
+
+/// The most GeoTIFF files one table takes.
+pub const MAX_FILES: usize = 100_000;
+
+fn store_for(state: &dyn Session) -> impl Fn(&Url) -> Result<Arc<dyn ObjectStore>> + Sync {
+    let runtime = state.runtime_env().clone();
+    move |url: &Url| {
+        let key = ObjectStoreUrl::parse(&url[..url::Position::BeforePath])?;
+        runtime.object_store(key)
+    }
+}
+
+/// The catalogue's stores: the session's store for the location's scheme and host
+/// (and the local file system).
+fn stores(state: &dyn Session, url: &Url) -> Result<Stores> {
+    let mut stores = Stores::local();
+    if url.scheme() != "file" {
+        stores.register(url, store_for(state)(url)?);
+    }
+    Ok(stores)
+}
+
+fn location(cmd: &CreateExternalTable) -> Result<String> {
+    match cmd.locations.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => plan_err!("a datacube table takes one LOCATION"),
+    }
+}
+
+fn no_columns(cmd: &CreateExternalTable) -> Result<()> {
+    if !cmd.schema.fields().is_empty() {
+        return plan_err!(
+            "datacube tables take their columns from the catalogue; \
+             leave out the column list"
+        );
+    }
+    Ok(())
+}
+
+/// Parse an RFC 3339 instant, a date, or a `start/end` interval (`..` open).
+pub fn parse_time_range(s: &str) -> Result<TimeRange> {
+    let instant = |part: &str, end: bool| -> Result<Option<DateTime<Utc>>> {
+        let part = part.trim();
+        if part.is_empty() || part == ".." {
+            return Ok(None);
+        }
+        if let Ok(t) = DateTime::parse_from_rfc3339(part) {
+            return Ok(Some(t.with_timezone(&Utc)));
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(part, "%Y-%m-%d") {
+            let t = if end {
+                d.and_hms_micro_opt(23, 59, 59, 999_999)
+            } else {
+                d.and_hms_opt(0, 0, 0)
+            };
+            return Ok(t.map(|t| t.and_utc()));
+        }
+        if let Ok(t) = NaiveDateTime::parse_from_str(part, "%Y-%m-%dT%H:%M:%S") {
+            return Ok(Some(t.and_utc()));
+        }
+        plan_err!("option datetime: {part:?} is not an RFC 3339 time or a date")
+    };
+    match s.split_once('/') {
+        Some((a, b)) => Ok(TimeRange {
+            start: instant(a, false)?,
+            end: instant(b, true)?,
+        }),
+        None => Ok(TimeRange {
+            start: instant(s, false)?,
+            end: instant(s, true)?,
+        }),
+    }
+}
+
+/// `STORED AS STAC`: a STAC catalogue, collection, item collection, directory, glob,
+/// stac-geoparquet file or STAC API.
+#[derive(Debug, Default)]
+pub struct StacTableFactory;
+
+#[async_trait]
+impl TableProviderFactory for StacTableFactory {
+    async fn create(
+        &self,
+        state: &dyn Session,
+        cmd: &CreateExternalTable,
+    ) -> Result<Arc<dyn TableProvider>> {
+        no_columns(cmd)?;
+        let location = location(cmd)?;
+        let options = TableOptions::parse(&cmd.options)?;
+        let def = stac_table(state, &location, options).await?;
+        Ok(Arc::new(CubeTable::new(Arc::new(def))))
+    }
+}
+
+/// Resolve a STAC table.
+pub async fn stac_table(
+    state: &dyn Session,
+    location: &str,
+    options: TableOptions,
+) -> Result<CubeDef> {
+    let url = swath_catalog::location_url(location)
+        .map_err(|e| plan_datafusion_err!("{e}"))?;
+    let stores = stores(state, &url)?;
+    let mut filter = Filter {
+        collections: options.collections.clone(),
+        ..Filter::default()
+    };
+    if let Some(t) = &options.datetime {
+        filter.time = Some(parse_time_range(t)?);
+    }
+    if let Some([w, s, e, n]) = options.bbox {
+        filter.bbox = Some(Bbox {
+            west: w,
+            south: s,
+            east: e,
+            north: n,
+        });
+    }
+    let loaded = swath_catalog::load(location, &stores, &filter, &LoadOptions::default())
+        .await
+        .map_err(|e| DataFusionError::Plan(format!("catalogue {location}: {e}")))?;
+    let (names, sources) = if loaded.items.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        stac_sources(&loaded.items, &options.bands, &stores).await?
+    };
+    if loaded.items.is_empty() && !options.bands.is_empty() {
+        // An empty catalogue (after the table's filters) is an empty table, with
+        // the requested bands as columns.
+        return empty_table(location, options);
+    }
+    build(location, options, names, sources, &store_for(state)).await
+}
+
+fn empty_table(location: &str, options: TableOptions) -> Result<CubeDef> {
+    use crate::cube::model::{BandDef, TableGrid};
+    let (cw, ch) = options.chunk_size.unwrap_or((512, 512));
+    let bands = options
+        .bands
+        .iter()
+        .map(|b| BandDef {
+            name: swath_catalog::column_name(b),
+            requested: b.clone(),
+            dtype: swath_geotiff::DataType::F32,
+            nodata: f64::NAN,
+            scale: None,
+            offset: None,
+        })
+        .collect();
+    let res = options.resolution.unwrap_or(1.0);
+    Ok(CubeDef {
+        location: location.to_string(),
+        grid: TableGrid {
+            crs: options.crs.clone().unwrap_or_else(|| "EPSG:4326".into()),
+            transform: [res, 0.0, 0.0, 0.0, -res, 0.0],
+            width: 0,
+            height: 0,
+            chunk_width: cw,
+            chunk_height: ch,
+        },
+        options,
+        bands,
+        props: Vec::new(),
+        scenes: Vec::new(),
+        observations: Vec::new(),
+    })
+}
+
+/// `STORED AS GEOTIFF`: GeoTIFF files (a file, a directory, or a glob); each file is
+/// an item whose id is its name and whose time comes from a date in the name
+/// (`YYYYMMDD`, `YYYY-MM-DD`, optionally with `THHMMSS`).
+#[derive(Debug, Default)]
+pub struct GeoTiffTableFactory;
+
+#[async_trait]
+impl TableProviderFactory for GeoTiffTableFactory {
+    async fn create(
+        &self,
+        state: &dyn Session,
+        cmd: &CreateExternalTable,
+    ) -> Result<Arc<dyn TableProvider>> {
+        no_columns(cmd)?;
+        let location = location(cmd)?;
+        let options = TableOptions::parse(&cmd.options)?;
+        let def = geotiff_table(state, &location, options).await?;
+        Ok(Arc::new(CubeTable::new(Arc::new(def))))
+    }
+}
+
+/// Resolve a GeoTIFF table.
+pub async fn geotiff_table(
+    state: &dyn Session,
+    location: &str,
+    options: TableOptions,
+) -> Result<CubeDef> {
+    let url = swath_catalog::location_url(location)
+        .map_err(|e| plan_datafusion_err!("{e}"))?;
+    let store = store_for(state)(&url)?;
+    let files = list_tiffs(&store, &url).await?;
+    if files.is_empty() {
+        return plan_err!("{location}: no GeoTIFF files found");
+    }
+    let mut sources = Vec::with_capacity(files.len());
+    let mut names: Option<Vec<String>> = None;
+    for file in files {
+        let tiff = open_tiff(Arc::clone(&store), &file).await?;
+        let geo = tiff.georeference();
+        let Some(epsg) = geo.epsg else {
+            return plan_err!("{file}: no EPSG code in its GeoKeys; Swath projects EPSG CRSs only");
+        };
+        let Some(transform) = geo.transform else {
+            return plan_err!("{file}: not georeferenced (no transform)");
+        };
+        // Band names: the `bands` option in file order, else GDAL descriptions,
+        // else band_1 … band_n.
+        let n = tiff.bands();
+        let described: Vec<Option<String>> = (0..n)
+            .map(|i| {
+                tiff.metadata()
+                    .bands
+                    .get(i)
+                    .and_then(|b| b.description.clone())
+                    .filter(|d| !d.is_empty())
+            })
+            .collect();
+        let file_names: Vec<String> = (0..n)
+            .map(|i| match (options.bands.get(i), &described[i]) {
+                (Some(b), _) => swath_catalog::column_name(b),
+                (None, Some(d)) => swath_catalog::column_name(d),
+                (None, None) => format!("band_{}", i + 1),
+            })
+            .collect();
+        if !options.bands.is_empty() && options.bands.len() > n {
+            return plan_err!(
+                "option bands names {} bands, {file} has {n}",
+                options.bands.len()
+            );
+        }
+        let names = names.get_or_insert_with(|| file_names.clone());
+        if *names != file_names {
+            return plan_err!(
+                "{file}: bands {file_names:?} differ from the first file's {names:?}"
+            );
+        }
+        let stem = file
+            .path_segments()
+            .and_then(|mut s| s.next_back())
+            .unwrap_or_default()
+            .to_string();
+        let id = stem.rsplit_once('.').map_or(stem.clone(), |(a, _)| a.to_string());
+        let datetime = date_in_name(&id);
+        let bands = (0..n)
+            .map(|i| {
+                let meta = tiff.metadata().bands.get(i);
+                Some(SourceBand {
+                    asset: AssetRef {
+                        href: file.to_string(),
+                        band_index: i,
+                        crs: format!("EPSG:{epsg}"),
+                        transform,
+                        width: tiff.width(),
+                        height: tiff.height(),
+                        nodata: tiff.nodata(),
+                    },
+                    dtype: Some(tiff.dtype()),
+                    scale: meta.and_then(|m| m.scale),
+                    offset: meta.and_then(|m| m.offset),
+                })
+            })
+            .collect();
+        sources.push(SourceItem {
+            id,
+            collection: None,
+            datetime,
+            solar_day: datetime.map(|d| d.date_naive()),
+            properties: serde_json::Map::new(),
+            bands,
+        });
+    }
+    sources.sort_by(|a, b| (a.datetime, &a.id).cmp(&(b.datetime, &b.id)));
+    let names = names.unwrap_or_default();
+    let mut options = options;
+    options.bands = names.clone();
+    build(location, options, names, sources, &store_for(state)).await
+}
+
+/// A date (and time) in a file name: `20240517`, `2024-05-17`, `20240517T101559`.
+pub fn date_in_name(name: &str) -> Option<DateTime<Utc>> {
+    let bytes = name.as_bytes();
+    for start in 0..bytes.len() {
+        let rest = &name[start..];
+        if !rest.starts_with(|c: char| c == '1' || c == '2') {
+            continue;
+        }
+        if start > 0 && bytes[start - 1].is_ascii_digit() {
+            continue;
+        }
+        for (fmt, len) in [
+            ("%Y%m%dT%H%M%S", 15),
+            ("%Y-%m-%dT%H:%M:%S", 19),
+        ] {
+            if let Some(s) = rest.get(..len)
+                && let Ok(t) = NaiveDateTime::parse_from_str(s, fmt)
+            {
+                return Some(t.and_utc());
+            }
+        }
+        for (fmt, len) in [("%Y%m%d", 8), ("%Y-%m-%d", 10)] {
+            if let Some(s) = rest.get(..len)
+                && !rest[len..].starts_with(|c: char| c.is_ascii_digit())
+                && let Ok(d) = NaiveDate::parse_from_str(s, fmt)
+            {
+                return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+            }
+        }
+    }
+    None
+}
+
+/// The `.tif`/`.tiff` files a location names: one file, a directory, or a glob.
+async fn list_tiffs(store: &Arc<dyn ObjectStore>, url: &Url) -> Result<Vec<Url>> {
+    use futures::TryStreamExt;
+    let path = url.path();
+    let is_tiff = |p: &str| {
+        let p = p.to_ascii_lowercase();
+        p.ends_with(".tif") || p.ends_with(".tiff")
+    };
+    let glob_at = path.find(['*', '?', '[']);
+    if glob_at.is_none() && is_tiff(path) {
+        return Ok(vec![url.clone()]);
+    }
+    let (prefix, pattern) = match glob_at {
+        Some(i) => {
+            let dir_end = path[..i].rfind('/').map_or(0, |d| d + 1);
+            (&path[..dir_end], Some(&path[..]))
+        }
+        None => (path, None),
+    };
+    let decoded = percent_decode(prefix);
+    let matcher = match pattern {
+        Some(p) => Some(
+            glob::Pattern::new(&percent_decode(p))
+                .map_err(|e| plan_datafusion_err!("{url}: bad glob: {e}"))?,
+        ),
+        None => None,
+    };
+    let prefix_path = object_store::path::Path::from_url_path(&decoded)
+        .map_err(|e| plan_datafusion_err!("{url}: {e}"))?;
+    let metas: Vec<_> = store
+        .list(Some(&prefix_path))
+        .try_collect()
+        .await
+        .map_err(|e| plan_datafusion_err!("{url}: {e}"))?;
+    let mut out = Vec::new();
+    for m in metas {
+        let full = format!("/{}", m.location);
+        if !is_tiff(&full) {
+            continue;
+        }
+        if let Some(p) = &matcher
+            && !p.matches(&full)
+        {
+            continue;
+        }
+        let mut u = url.clone();
+        u.set_path(&full);
+        out.push(u);
+        if out.len() > MAX_FILES {
+            return plan_err!("{url}: more than {MAX_FILES} GeoTIFF files");
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_file_names() {
+        let d = |s: &str| date_in_name(s).map(|t| t.to_rfc3339());
+        assert_eq!(d("S2_20240517_B04").as_deref(), Some("2024-05-17T00:00:00+00:00"));
+        assert_eq!(d("x_2024-05-17").as_deref(), Some("2024-05-17T00:00:00+00:00"));
+        assert_eq!(
+            d("T33_20240517T101559_B04").as_deref(),
+            Some("2024-05-17T10:15:59+00:00")
+        );
+        assert_eq!(d("tile_123456789"), None);
+        assert_eq!(d("dem"), None);
+    }
+
+    #[test]
+    fn time_ranges() {
+        let r = parse_time_range("2024-01-01/2024-06-30").expect("range");
+        assert_eq!(r.start.map(|t| t.to_rfc3339()).as_deref(), Some("2024-01-01T00:00:00+00:00"));
+        assert!(r.end.is_some_and(|t| t.to_rfc3339().starts_with("2024-06-30T23:59:59")));
+        let open = parse_time_range("../2024-06-30").expect("open start");
+        assert!(open.start.is_none());
+        assert!(parse_time_range("last tuesday").is_err());
+    }
+}

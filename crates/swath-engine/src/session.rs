@@ -1,0 +1,127 @@
+//! Sessions: one place that builds Swath's DataFusion session — table factories,
+//! functions, codecs, memory limit — for the embedded engine and for Ballista
+//! (client, scheduler and executors get the same functions and codecs).
+
+use std::sync::Arc;
+
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use datafusion::common::Result;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionState;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::codec::{SwathLogicalCodec, SwathPhysicalCodec};
+use crate::factory::{GeoTiffTableFactory, StacTableFactory};
+
+/// How a session runs its queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// In this process (the default).
+    Embedded,
+    /// On an in-process Ballista scheduler and executor (over loopback gRPC).
+    Standalone,
+    /// On a remote Ballista scheduler, `df://host:port`.
+    Remote(String),
+}
+
+/// Session settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Partitions per scan and per shuffle (default: the number of cores).
+    pub target_partitions: Option<usize>,
+    /// Memory limit of the pool, in bytes (default: none).
+    pub memory_limit: Option<usize>,
+    /// Where queries run.
+    pub mode: Mode,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            target_partitions: None,
+            memory_limit: None,
+            mode: Mode::Embedded,
+        }
+    }
+}
+
+/// Every scalar function Swath adds to DataFusion's: the `st_*` geometry functions.
+pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
+    let ctx = SessionContext::new();
+    let builtin: std::collections::HashSet<String> =
+        ctx.state().scalar_functions().keys().cloned().collect();
+    geodatafusion::register(&ctx);
+    let state = ctx.state();
+    let mut out: Vec<Arc<ScalarUDF>> = state
+        .scalar_functions()
+        .iter()
+        .filter(|(name, _)| !builtin.contains(*name))
+        .map(|(_, f)| Arc::clone(f))
+        .collect();
+    out.sort_by(|a, b| a.name().cmp(b.name()));
+    out
+}
+
+/// Register Swath's functions and table factories on a state.
+pub fn register(state: &mut SessionState) -> Result<()> {
+    for f in scalar_functions() {
+        state.register_udf(f)?;
+    }
+    let factories = state.table_factories_mut();
+    factories.insert("STAC".into(), Arc::new(StacTableFactory));
+    factories.insert("GEOTIFF".into(), Arc::new(GeoTiffTableFactory));
+    Ok(())
+}
+
+/// The session configuration Swath starts from.
+pub fn session_config(cfg: &EngineConfig) -> SessionConfig {
+    let base = match cfg.mode {
+        Mode::Embedded => SessionConfig::new(),
+        _ => SessionConfig::new_with_ballista()
+            .with_ballista_logical_extension_codec(Arc::new(SwathLogicalCodec::default()))
+            .with_ballista_physical_extension_codec(Arc::new(SwathPhysicalCodec::default())),
+    };
+    let mut config = base.with_information_schema(true);
+    if let Some(n) = cfg.target_partitions {
+        config = config.with_target_partitions(n.max(1));
+        if cfg.mode == Mode::Standalone {
+            config = config.with_ballista_standalone_parallelism(n.max(1));
+        }
+    }
+    config
+}
+
+/// A session state with Swath's functions, table factories and memory limit.
+pub fn session_state(cfg: &EngineConfig) -> Result<SessionState> {
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = cfg.memory_limit {
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    }
+    let mut state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(session_config(cfg))
+        .with_runtime_env(runtime.build_arc()?)
+        .build();
+    register(&mut state)?;
+    Ok(state)
+}
+
+/// A session context for `cfg.mode`, with Swath registered wherever queries run.
+pub async fn context(cfg: &EngineConfig) -> Result<SessionContext> {
+    let state = session_state(cfg)?;
+    let ctx = match &cfg.mode {
+        Mode::Embedded => return Ok(SessionContext::new_with_state(state)),
+        Mode::Standalone => SessionContext::standalone_with_state(state).await?,
+        Mode::Remote(url) => SessionContext::remote_with_state(url, state).await?,
+    };
+    // Ballista's client upgrade replaces the function lists: register them again so
+    // the client can plan (scheduler and executor were built from the full state).
+    {
+        let mut st = ctx.state_ref().write();
+        register(&mut st)?;
+    }
+    Ok(ctx)
+}
