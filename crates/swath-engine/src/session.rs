@@ -10,6 +10,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -120,7 +121,8 @@ pub async fn context(cfg: &EngineConfig) -> Result<SessionContext> {
     // Ballista's client upgrade replaces the function lists: register them again so
     // the client can plan (scheduler and executor were built from the full state).
     {
-        let mut st = ctx.state_ref().write();
+        let state_ref = ctx.state_ref();
+        let mut st = state_ref.write();
         register(&mut st)?;
     }
     Ok(ctx)

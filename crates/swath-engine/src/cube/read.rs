@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use datafusion::common::{DataFusionError, Result, exec_datafusion_err};
-use datafusion::common_runtime::SpawnedTask;
+use datafusion::common::runtime::SpawnedTask;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::physical_plan::metrics::{Count, Time};

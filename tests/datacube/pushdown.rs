@@ -1,0 +1,154 @@
+//! Filters prune before any pixel is read; only projected bands and the COG tiles a
+//! chunk needs are fetched.
+
+use std::sync::Arc;
+
+use arrow::array::AsArray;
+use arrow::datatypes::Int64Type;
+use datafusion::physical_plan::collect;
+
+use crate::table::find_scan;
+use crate::{context, create, def, sql, tiny};
+
+async fn explain(ctx: &datafusion::prelude::SessionContext, q: &str) -> String {
+    let rows = sql(ctx, &format!("EXPLAIN {q}")).await;
+    arrow::util::pretty::pretty_format_batches(&rows)
+        .expect("format")
+        .to_string()
+}
+
+fn count(rows: &[arrow::array::RecordBatch]) -> i64 {
+    rows[0].column(0).as_primitive::<Int64Type>().value(0)
+}
+
+#[tokio::test]
+async fn time_and_property_filters_prune_observations() {
+    let cat = tiny();
+    let ctx = context(2).await;
+    create(&ctx, "s2", &cat.collection, "bands 'red'").await;
+    let d = def(&ctx, "s2").await;
+    let n = d.observations.len();
+    // The third observation's time splits the table.
+    let third = d.scenes[d.observations[2].scenes[0]].datetime.expect("datetime");
+    let t = chrono::DateTime::from_timestamp_micros(third).expect("time").to_rfc3339();
+    let q = format!("SELECT count(*) FROM s2 WHERE datetime < '{t}'");
+    let text = explain(&ctx, &q).await;
+    assert!(text.contains(&format!("observations=2/{n}")), "{text}");
+    let all = count(&sql(&ctx, "SELECT count(*) FROM s2").await);
+    let before = count(&sql(&ctx, &q).await);
+    assert!(before > 0 && before < all);
+
+    // A property filter: the same rows as filtering without pushdown would give.
+    let q = "SELECT count(*) FROM s2 WHERE cloud_cover < 30";
+    let pruned = count(&sql(&ctx, q).await);
+    let manual = sql(&ctx, "SELECT cloud_cover FROM s2").await;
+    let want: i64 = manual
+        .iter()
+        .map(|b| {
+            let c = b.column(0).as_primitive::<arrow::datatypes::Float64Type>();
+            c.iter().filter(|v| v.is_some_and(|v| v < 30.0)).count() as i64
+        })
+        .sum();
+    assert_eq!(pruned, want);
+    let kept = d
+        .observations
+        .iter()
+        .filter(|o| d.scenes[o.scenes[0]].props[0].as_f64().is_some_and(|c| c < 30.0))
+        .count();
+    let text = explain(&ctx, q).await;
+    assert!(text.contains(&format!("observations={kept}/{n}")), "{text}");
+}
+
+#[tokio::test]
+async fn spatial_filters_prune_chunks() {
+    let cat = tiny();
+    let ctx = context(2).await;
+    create(&ctx, "s2", &cat.collection, "bands 'red'").await;
+    let d = def(&ctx, "s2").await;
+    // A small box around the centre of chunk (0, 0).
+    let grid = d.grid.grid().expect("grid");
+    let fp = swath_grid::footprint_lonlat(&grid, d.grid.chunk_window(0, 0), 2).expect("fp");
+    let c = geo::Centroid::centroid(&fp).expect("centroid");
+    let (x, y) = (c.x(), c.y());
+    let wkt = format!(
+        "POLYGON(({} {}, {} {}, {} {}, {} {}, {} {}))",
+        x - 1e-4, y - 1e-4, x + 1e-4, y - 1e-4, x + 1e-4, y + 1e-4, x - 1e-4, y + 1e-4, x - 1e-4, y - 1e-4
+    );
+    let q = format!(
+        "SELECT chunk_x, chunk_y, count(*) FROM s2 \
+         WHERE st_intersects(footprint, st_geomfromtext('{wkt}')) GROUP BY chunk_x, chunk_y"
+    );
+    let text = explain(&ctx, &q).await;
+    assert!(text.contains("chunks=1,"), "{text}");
+    let rows = sql(&ctx, &q).await;
+    let n: usize = rows.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(n, 1);
+    // chunk_x / chunk_y predicates prune too.
+    let text = explain(&ctx, "SELECT red FROM s2 WHERE chunk_x = 0 AND chunk_y = 0").await;
+    assert!(text.contains("chunks=1,"), "{text}");
+}
+
+/// Only the projected band's files are read, and a one-chunk query fetches a small
+/// part of them.
+#[tokio::test]
+async fn only_projected_bands_and_needed_tiles_are_fetched() {
+    let cat = tiny();
+    let ctx = context(1).await;
+    create(&ctx, "s2", &cat.collection, "bands 'red,nir,scl'").await;
+    let metric = |plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>, name: &str| {
+        find_scan(plan)
+            .and_then(|s| datafusion::physical_plan::ExecutionPlan::metrics(s))
+            .and_then(|m| m.sum_by_name(name))
+            .map_or(0, |v| v.as_usize())
+    };
+    let run = |q: &'static str| {
+        let ctx = ctx.clone();
+        async move {
+            let plan = ctx
+                .sql(q)
+                .await
+                .expect("plan")
+                .create_physical_plan()
+                .await
+                .expect("physical");
+            collect(Arc::clone(&plan), ctx.task_ctx()).await.expect("run");
+            plan
+        }
+    };
+    let one = run("SELECT red FROM s2").await;
+    let three = run("SELECT red, nir, scl FROM s2").await;
+    let red_bytes = metric(&one, "bytes_fetched");
+    let all_bytes = metric(&three, "bytes_fetched");
+    assert!(red_bytes > 0);
+    assert!(all_bytes > red_bytes * 2, "{all_bytes} vs {red_bytes}");
+    let chunk = run("SELECT red FROM s2 WHERE chunk_x = 0 AND chunk_y = 0").await;
+    let chunk_bytes = metric(&chunk, "bytes_fetched");
+    assert!(chunk_bytes > 0 && chunk_bytes < red_bytes / 2, "{chunk_bytes} vs {red_bytes}");
+    // No band read for a count.
+    let counted = run("SELECT count(*) FROM s2").await;
+    assert_eq!(metric(&counted, "bytes_fetched"), 0);
+}
+
+#[tokio::test]
+async fn coarser_resolution_reads_overviews() {
+    let cat = tiny();
+    let ctx = context(1).await;
+    create(&ctx, "full", &cat.collection, "bands 'red'").await;
+    create(&ctx, "coarse", &cat.collection, "bands 'red', resolution '40'").await;
+    let d = def(&ctx, "coarse").await;
+    assert_eq!(d.grid.resolution(), (40.0, 40.0));
+    let bytes = |q: &'static str| {
+        let ctx = ctx.clone();
+        async move {
+            let plan = ctx.sql(q).await.expect("plan").create_physical_plan().await.expect("phys");
+            collect(Arc::clone(&plan), ctx.task_ctx()).await.expect("run");
+            find_scan(&plan)
+                .and_then(|s| datafusion::physical_plan::ExecutionPlan::metrics(s))
+                .and_then(|m| m.sum_by_name("bytes_fetched"))
+                .map_or(0, |v| v.as_usize())
+        }
+    };
+    let full = bytes("SELECT red FROM full").await;
+    let coarse = bytes("SELECT red FROM coarse").await;
+    assert!(coarse * 4 < full, "overview read: {coarse} vs full {full}");
+}
