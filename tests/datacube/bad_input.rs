@@ -55,11 +55,21 @@ async fn a_missing_catalogue_is_named() {
 async fn filters_that_match_nothing_give_an_empty_table() {
     let cat = tiny();
     let ctx = context(2).await;
-    create(&ctx, "old", &cat.collection, "bands 'red', datetime '1990-01-01/1990-12-31'").await;
+    create(
+        &ctx,
+        "old",
+        &cat.collection,
+        "bands 'red', datetime '1990-01-01/1990-12-31'",
+    )
+    .await;
     let rows = sql(&ctx, "SELECT count(*) FROM old").await;
     assert_eq!(rows[0].column(0).as_primitive::<Int64Type>().value(0), 0);
     create(&ctx, "s2", &cat.collection, "bands 'red'").await;
-    let rows = sql(&ctx, "SELECT red FROM s2 WHERE datetime < '1990-01-01T00:00:00Z'").await;
+    let rows = sql(
+        &ctx,
+        "SELECT red FROM s2 WHERE datetime < '1990-01-01T00:00:00Z'",
+    )
+    .await;
     assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
 }
 
@@ -68,10 +78,19 @@ async fn an_unreadable_asset_fails_or_reads_as_nodata() {
     let cat = tiny();
     let ctx = context(1).await;
     create(&ctx, "strict", &cat.collection, "bands 'red'").await;
-    create(&ctx, "lenient", &cat.collection, "bands 'red', on_error 'nodata'").await;
+    create(
+        &ctx,
+        "lenient",
+        &cat.collection,
+        "bands 'red', on_error 'nodata'",
+    )
+    .await;
     let d = crate::def(&ctx, "strict").await;
     let victim = d.scenes[0].assets[0].as_ref().expect("red asset");
-    let path = url::Url::parse(&victim.href).expect("url").to_file_path().expect("file");
+    let path = url::Url::parse(&victim.href)
+        .expect("url")
+        .to_file_path()
+        .expect("file");
     std::fs::write(&path, b"II*\0garbage").expect("corrupt the COG");
     let err = sql_err(&ctx, "SELECT red FROM strict").await;
     assert!(err.contains(&d.scenes[0].item_id), "names the item: {err}");

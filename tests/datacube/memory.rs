@@ -19,12 +19,18 @@ async fn a_query_over_the_memory_limit_fails_with_resources_exhausted() {
     let cat = tiny();
     let ctx = swath_engine::context(&EngineConfig {
         target_partitions: Some(1),
-        memory_limit: Some(64 * 1024),
+        memory_limit: Some(16 * 1024),
         ..EngineConfig::default()
     })
     .await
     .expect("context");
-    create(&ctx, "s2", &cat.collection, "bands 'red,nir', batch_rows '8'").await;
+    create(
+        &ctx,
+        "s2",
+        &cat.collection,
+        "bands 'red,nir', batch_rows '8'",
+    )
+    .await;
     let err = sql_err(&ctx, "SELECT red, nir FROM s2").await;
     assert!(err.contains("Resources exhausted"), "{err}");
     assert!(err.contains("CubeScanExec"), "{err}");
@@ -60,7 +66,11 @@ impl MemoryPool for PeakPool {
         self.now.fetch_sub(shrink, Ordering::SeqCst);
     }
 
-    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> datafusion::common::Result<()> {
+    fn try_grow(
+        &self,
+        reservation: &MemoryReservation,
+        additional: usize,
+    ) -> datafusion::common::Result<()> {
         self.inner.try_grow(reservation, additional)?;
         let now = self.now.fetch_add(additional, Ordering::SeqCst) + additional;
         self.peak.fetch_max(now, Ordering::SeqCst);
@@ -107,7 +117,10 @@ async fn peak_memory_of_a_chunk_aggregate_stays_flat_as_the_area_grows() {
     large.size *= 2;
     let (peak1, chunks1) = peak_for(&small).await;
     let (peak4, chunks4) = peak_for(&large).await;
-    assert!(chunks4 >= chunks1 * 3, "area grew: {chunks1} → {chunks4} chunks");
+    assert!(
+        chunks4 >= chunks1 * 3,
+        "area grew: {chunks1} → {chunks4} chunks"
+    );
     assert!(peak1 > 0);
     assert!(
         (peak4 as f64) < (peak1 as f64) * 1.5,

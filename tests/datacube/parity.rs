@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{Float64Type, Int32Type, Int64Type, TimestampMicrosecondType, UInt16Type, UInt8Type};
+use arrow::datatypes::{
+    Float64Type, Int32Type, Int64Type, TimestampMicrosecondType, UInt8Type, UInt16Type,
+};
 use swath_engine::CubeDef;
 
 use crate::{context, create, def, expected, sql, tiny};
@@ -18,24 +20,50 @@ fn chunk_sums(def: &CubeDef, batches: &[RecordBatch], bands: &[&str]) -> Sums {
     let mut out = Sums::new();
     let g = &def.grid;
     for b in batches {
-        let t = b.column_by_name("datetime").expect("datetime").as_primitive::<TimestampMicrosecondType>();
-        let cx = b.column_by_name("chunk_x").expect("cx").as_primitive::<Int32Type>();
-        let cy = b.column_by_name("chunk_y").expect("cy").as_primitive::<Int32Type>();
+        let t = b
+            .column_by_name("datetime")
+            .expect("datetime")
+            .as_primitive::<TimestampMicrosecondType>();
+        let cx = b
+            .column_by_name("chunk_x")
+            .expect("cx")
+            .as_primitive::<Int32Type>();
+        let cy = b
+            .column_by_name("chunk_y")
+            .expect("cy")
+            .as_primitive::<Int32Type>();
         for r in 0..b.num_rows() {
-            let entry = out.entry(t.value(r)).or_insert_with(|| vec![(0, 0.0); bands.len()]);
+            let entry = out
+                .entry(t.value(r))
+                .or_insert_with(|| vec![(0, 0.0); bands.len()]);
             let w = g.chunk_window(cx.value(r), cy.value(r));
             for (k, band) in bands.iter().enumerate() {
                 let bd = def.bands.iter().find(|d| d.name == *band).expect("band");
-                let tile = b.column_by_name(band).expect("band").as_fixed_size_list().value(r);
+                let tile = b
+                    .column_by_name(band)
+                    .expect("band")
+                    .as_fixed_size_list()
+                    .value(r);
                 let values: Vec<f64> = match tile.data_type() {
-                    arrow::datatypes::DataType::UInt16 => tile.as_primitive::<UInt16Type>().values().iter().map(|v| f64::from(*v)).collect(),
-                    arrow::datatypes::DataType::UInt8 => tile.as_primitive::<UInt8Type>().values().iter().map(|v| f64::from(*v)).collect(),
+                    arrow::datatypes::DataType::UInt16 => tile
+                        .as_primitive::<UInt16Type>()
+                        .values()
+                        .iter()
+                        .map(|v| f64::from(*v))
+                        .collect(),
+                    arrow::datatypes::DataType::UInt8 => tile
+                        .as_primitive::<UInt8Type>()
+                        .values()
+                        .iter()
+                        .map(|v| f64::from(*v))
+                        .collect(),
                     other => panic!("unexpected {other}"),
                 };
                 for (i, v) in values.iter().enumerate() {
                     let col = w.col + (i % g.chunk_width as usize) as i64;
                     let row = w.row + (i / g.chunk_width as usize) as i64;
-                    if col >= g.width as i64 || row >= g.height as i64 || *v == bd.nodata {
+                    if col >= g.width as i64 || row >= g.height as i64 || *v == bd.nodata
+                    {
                         continue;
                     }
                     entry[k].0 += 1;
@@ -57,7 +85,10 @@ fn expected_sums(exp: &serde_json::Value, bands: &[&str]) -> Sums {
             .iter()
             .map(|b| {
                 let e = &o["bands"][b];
-                (e["count"].as_u64().expect("count"), e["sum"].as_f64().expect("sum"))
+                (
+                    e["count"].as_u64().expect("count"),
+                    e["sum"].as_f64().expect("sum"),
+                )
             })
             .collect();
         out.insert(t, v);
@@ -77,7 +108,11 @@ fn assert_sums_equal(got: &Sums, want: &Sums, what: &str) {
         .filter(|(_, v)| v.iter().any(|(n, _)| *n > 0))
         .map(|(k, v)| (*k, v.clone()))
         .collect();
-    assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "{what}: observations");
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "{what}: observations"
+    );
     for (t, w) in &want {
         assert_eq!(&got[t], w, "{what}: observation at {t}");
     }
@@ -88,14 +123,24 @@ async fn nearest_warp_and_fusion_match_gdal_pixel_for_pixel() {
     let cat = tiny();
     let ctx = context(2).await;
     create(&ctx, "s2", &cat.collection, "bands 'red,nir,scl'").await;
-    create(&ctx, "px", &cat.collection, "bands 'red,nir,scl', view 'pixels'").await;
+    create(
+        &ctx,
+        "px",
+        &cat.collection,
+        "bands 'red,nir,scl', view 'pixels'",
+    )
+    .await;
     let d = def(&ctx, "s2").await;
     let exp = expected(&cat.collection, &d, &[0, 3, 8, 9, 10], None);
     let bands = ["red", "nir", "scl"];
     let want = expected_sums(&exp, &bands);
 
     // Chunk view, accumulated in Rust.
-    let rows = sql(&ctx, "SELECT datetime, chunk_x, chunk_y, red, nir, scl FROM s2").await;
+    let rows = sql(
+        &ctx,
+        "SELECT datetime, chunk_x, chunk_y, red, nir, scl FROM s2",
+    )
+    .await;
     assert_sums_equal(&chunk_sums(&d, &rows, &bands), &want, "chunk view");
 
     // Pixel view, in SQL.
@@ -112,7 +157,8 @@ async fn nearest_warp_and_fusion_match_gdal_pixel_for_pixel() {
         for r in 0..b.num_rows() {
             let v = (0..3)
                 .map(|k| {
-                    let n = b.column(1 + 2 * k).as_primitive::<Int64Type>().value(r) as u64;
+                    let n =
+                        b.column(1 + 2 * k).as_primitive::<Int64Type>().value(r) as u64;
                     let s = b.column(2 + 2 * k).as_primitive::<Float64Type>();
                     (n, if s.is_null(r) { 0.0 } else { s.value(r) })
                 })
@@ -154,7 +200,10 @@ async fn nearest_warp_and_fusion_match_gdal_pixel_for_pixel() {
         }
         let (gn, gs) = ndvi[&t];
         assert_eq!(gn, n, "valid NDVI pixels at {t}");
-        assert!((gs - s).abs() <= 1e-9 * s.abs().max(1.0), "NDVI sum at {t}: {gs} vs {s}");
+        assert!(
+            (gs - s).abs() <= 1e-9 * s.abs().max(1.0),
+            "NDVI sum at {t}: {gs} vs {s}"
+        );
         compared += 1;
     }
     assert!(compared >= 2, "at least two observations have clear pixels");
@@ -164,7 +213,13 @@ async fn nearest_warp_and_fusion_match_gdal_pixel_for_pixel() {
 async fn bilinear_warp_is_close_to_gdal() {
     let cat = tiny();
     let ctx = context(2).await;
-    create(&ctx, "s2", &cat.collection, "bands 'red', resampling 'bilinear', group_by 'none'").await;
+    create(
+        &ctx,
+        "s2",
+        &cat.collection,
+        "bands 'red', resampling 'bilinear'",
+    )
+    .await;
     let d = def(&ctx, "s2").await;
     let exp = expected(&cat.collection, &d, &[], None);
     let want = expected_sums(&exp, &["red"]);
@@ -181,7 +236,12 @@ async fn bilinear_warp_is_close_to_gdal() {
         let dn = (gn as f64 - wn as f64).abs() / wn as f64;
         assert!(dn < 0.01, "valid pixels at {t}: {gn} vs {wn}");
         let mean_diff = (gs / gn as f64 - ws / wn as f64).abs();
-        assert!(mean_diff < 1.0, "mean DN at {t}: {} vs {}", gs / gn as f64, ws / wn as f64);
+        assert!(
+            mean_diff < 1.0,
+            "mean DN at {t}: {} vs {}",
+            gs / gn as f64,
+            ws / wn as f64
+        );
         compared += 1;
     }
     assert!(compared > 0);
@@ -209,7 +269,14 @@ async fn pixel_view_and_chunk_view_agree() {
         }
     }
     let rows = sql(&ctx, "SELECT count(*) FROM px").await;
-    assert_eq!(rows[0].column(0).as_primitive::<Int64Type>().value(0), pixels_expected);
-    let per_item = sql(&ctx, "SELECT item_id, count(red) FROM px GROUP BY item_id ORDER BY item_id").await;
+    assert_eq!(
+        rows[0].column(0).as_primitive::<Int64Type>().value(0),
+        pixels_expected
+    );
+    let per_item = sql(
+        &ctx,
+        "SELECT item_id, count(red) FROM px GROUP BY item_id ORDER BY item_id",
+    )
+    .await;
     assert!(!per_item.is_empty());
 }

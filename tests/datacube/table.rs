@@ -35,7 +35,13 @@ async fn grid_is_the_most_common_crs_at_native_resolution_aligned_to_tiles() {
     assert!(dx >= 0.0 && (dx - dx.round()).abs() < 1e-9, "dx {dx}");
     assert!(dy >= 0.0 && (dy - dy.round()).abs() < 1e-9, "dy {dy}");
     // Every item lies inside the grid (the zone-34 one after projection).
-    assert_eq!(d.scenes.len(), d.scenes.iter().filter(|s| s.window[2] > s.window[0]).count());
+    assert_eq!(
+        d.scenes.len(),
+        d.scenes
+            .iter()
+            .filter(|s| s.window[2] > s.window[0])
+            .count()
+    );
 }
 
 #[tokio::test]
@@ -44,13 +50,30 @@ async fn schema_has_metadata_placement_and_one_tensor_per_band() {
     let ctx = context(2).await;
     create(&ctx, "s2", &cat.collection, "bands 'red,nir,scl'").await;
     let d = def(&ctx, "s2").await;
-    let schema = ctx.table("s2").await.expect("table").schema().as_arrow().clone();
+    let schema = ctx
+        .table("s2")
+        .await
+        .expect("table")
+        .schema()
+        .as_arrow()
+        .clone();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(
         names,
         [
-            "item_id", "collection", "datetime", "solar_day", "item_count", "cloud_cover",
-            "platform", "chunk_x", "chunk_y", "footprint", "red", "nir", "scl"
+            "item_id",
+            "collection",
+            "datetime",
+            "solar_day",
+            "item_count",
+            "cloud_cover",
+            "platform",
+            "chunk_x",
+            "chunk_y",
+            "footprint",
+            "red",
+            "nir",
+            "scl"
         ]
     );
     let (cw, ch) = (d.grid.chunk_width as i32, d.grid.chunk_height as i32);
@@ -65,10 +88,16 @@ async fn schema_has_metadata_placement_and_one_tensor_per_band() {
         }
         let meta = f.metadata();
         assert_eq!(meta["ARROW:extension:name"], "arrow.fixed_shape_tensor");
-        assert_eq!(meta["ARROW:extension:metadata"], format!(r#"{{"shape":[{ch},{cw}]}}"#));
+        assert_eq!(
+            meta["ARROW:extension:metadata"],
+            format!(r#"{{"shape":[{ch},{cw}]}}"#)
+        );
         assert_eq!(meta["swath:nodata"], "0");
     }
-    assert_eq!(schema.field_with_name("red").expect("red").metadata()["swath:scale"], "0.0001");
+    assert_eq!(
+        schema.field_with_name("red").expect("red").metadata()["swath:scale"],
+        "0.0001"
+    );
     assert_eq!(
         schema.field_with_name("footprint").expect("fp").metadata()["ARROW:extension:name"],
         "geoarrow.wkb"
@@ -80,14 +109,24 @@ async fn solar_day_fusion_merges_duplicate_items() {
     let cat = tiny();
     let ctx = context(2).await;
     create(&ctx, "fused", &cat.collection, "bands 'red'").await;
-    create(&ctx, "each", &cat.collection, "bands 'red', group_by 'none'").await;
+    create(
+        &ctx,
+        "each",
+        &cat.collection,
+        "bands 'red', group_by 'none'",
+    )
+    .await;
     let fused = def(&ctx, "fused").await;
     let each = def(&ctx, "each").await;
     assert_eq!(each.observations.len(), each.scenes.len());
     assert!(fused.observations.len() < each.observations.len());
     // Fused observations hold the items of one collection and solar day.
     for o in &fused.observations {
-        let days: Vec<_> = o.scenes.iter().map(|&s| fused.scenes[s].solar_day).collect();
+        let days: Vec<_> = o
+            .scenes
+            .iter()
+            .map(|&s| fused.scenes[s].solar_day)
+            .collect();
         assert!(days.windows(2).all(|w| w[0] == w[1]));
     }
     let rows = sql(&ctx, "SELECT max(item_count) AS m FROM fused").await;
@@ -109,7 +148,9 @@ async fn partitions_are_spatial_and_time_ordered() {
     let plan = df.create_physical_plan().await.expect("physical plan");
     let scan = find_scan(&plan).expect("a CubeScanExec");
     assert_eq!(scan.properties().output_partitioning().partition_count(), 3);
-    let parts = collect_partitioned(Arc::clone(&plan), ctx.task_ctx()).await.expect("run");
+    let parts = collect_partitioned(Arc::clone(&plan), ctx.task_ctx())
+        .await
+        .expect("run");
     let mut seen = std::collections::HashSet::new();
     let mut total = 0;
     for batches in parts {
@@ -122,7 +163,10 @@ async fn partitions_are_spatial_and_time_ordered() {
                 keys.push((y.value(i), x.value(i), t.value(i)));
             }
         }
-        assert!(keys.windows(2).all(|w| w[0] <= w[1]), "ordered within a partition");
+        assert!(
+            keys.windows(2).all(|w| w[0] <= w[1]),
+            "ordered within a partition"
+        );
         for k in &keys {
             // A chunk position belongs to one partition only.
             seen.insert((k.0, k.1));
@@ -130,7 +174,13 @@ async fn partitions_are_spatial_and_time_ordered() {
         total += keys.len();
     }
     let rows = sql(&ctx, "SELECT count(*) FROM s2").await;
-    assert_eq!(total as i64, rows[0].column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0));
+    assert_eq!(
+        total as i64,
+        rows[0]
+            .column(0)
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .value(0)
+    );
     assert!(!seen.is_empty());
 
     // GROUP BY chunk streams: no shuffle, aggregate in sorted mode.
@@ -168,7 +218,10 @@ async fn explain_shows_items_chunks_and_bytes() {
     assert!(text.contains("items="), "{text}");
     assert!(text.contains("chunks="), "{text}");
     assert!(text.contains("bytes≈"), "{text}");
-    assert!(text.contains("bands=[red]"), "only the projected band: {text}");
+    assert!(
+        text.contains("bands=[red]"),
+        "only the projected band: {text}"
+    );
 }
 
 #[tokio::test]

@@ -8,14 +8,18 @@
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
-use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
+use ballista_core::serde::{
+    BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec,
+};
 use datafusion::common::{Result, TableReference, internal_datafusion_err};
 use datafusion::datasource::TableProvider;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Extension, LogicalPlan, ScalarUDF};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
-use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
+use datafusion_proto::physical_plan::{
+    PhysicalExtensionCodec, PhysicalProtoConverterExtension,
+};
 
 use crate::cube::{CubeDef, CubeScanExec, CubeTable, PixelScanExec, PixelSpec, ScanSpec};
 
@@ -23,7 +27,11 @@ const TABLE_TAG: &[u8; 4] = b"GSWT";
 const SCAN_TAG: &[u8; 4] = b"GSWS";
 const PIXEL_TAG: &[u8; 4] = b"GSWP";
 
-fn encode<T: serde::Serialize>(tag: &[u8; 4], value: &T, buf: &mut Vec<u8>) -> Result<()> {
+fn encode<T: serde::Serialize>(
+    tag: &[u8; 4],
+    value: &T,
+    buf: &mut Vec<u8>,
+) -> Result<()> {
     buf.extend_from_slice(tag);
     serde_json::to_writer(&mut *buf, value)
         .map_err(|e| internal_datafusion_err!("encoding a Swath plan node: {e}"))
@@ -41,7 +49,12 @@ pub struct SwathLogicalCodec {
 }
 
 impl LogicalExtensionCodec for SwathLogicalCodec {
-    fn try_decode(&self, buf: &[u8], inputs: &[LogicalPlan], ctx: &TaskContext) -> Result<Extension> {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[LogicalPlan],
+        ctx: &TaskContext,
+    ) -> Result<Extension> {
         self.inner.try_decode(buf, inputs, ctx)
     }
 
@@ -60,7 +73,8 @@ impl LogicalExtensionCodec for SwathLogicalCodec {
             let def: CubeDef = decode(buf)?;
             return Ok(Arc::new(CubeTable::new(Arc::new(def))));
         }
-        self.inner.try_decode_table_provider(buf, table_ref, schema, ctx)
+        self.inner
+            .try_decode_table_provider(buf, table_ref, schema, ctx)
     }
 
     fn try_encode_table_provider(

@@ -21,7 +21,9 @@ use crate::options::TableOptions;
 /// The most GeoTIFF files one table takes.
 pub const MAX_FILES: usize = 100_000;
 
-fn store_for(state: &dyn Session) -> impl Fn(&Url) -> Result<Arc<dyn ObjectStore>> + Sync {
+fn store_for(
+    state: &dyn Session,
+) -> impl Fn(&Url) -> Result<Arc<dyn ObjectStore>> + Sync {
     let runtime = state.runtime_env().clone();
     move |url: &Url| {
         let key = ObjectStoreUrl::parse(&url[..url::Position::BeforePath])?;
@@ -117,8 +119,8 @@ pub async fn stac_table(
     location: &str,
     options: TableOptions,
 ) -> Result<CubeDef> {
-    let url = swath_catalog::location_url(location)
-        .map_err(|e| plan_datafusion_err!("{e}"))?;
+    let url =
+        swath_catalog::location_url(location).map_err(|e| plan_datafusion_err!("{e}"))?;
     let stores = stores(state, &url)?;
     let mut filter = Filter {
         collections: options.collections.clone(),
@@ -212,8 +214,8 @@ pub async fn geotiff_table(
     location: &str,
     options: TableOptions,
 ) -> Result<CubeDef> {
-    let url = swath_catalog::location_url(location)
-        .map_err(|e| plan_datafusion_err!("{e}"))?;
+    let url =
+        swath_catalog::location_url(location).map_err(|e| plan_datafusion_err!("{e}"))?;
     let store = store_for(state)(&url)?;
     let files = list_tiffs(&store, &url).await?;
     if files.is_empty() {
@@ -225,7 +227,9 @@ pub async fn geotiff_table(
         let tiff = open_tiff(Arc::clone(&store), &file).await?;
         let geo = tiff.georeference();
         let Some(epsg) = geo.epsg else {
-            return plan_err!("{file}: no EPSG code in its GeoKeys; Swath projects EPSG CRSs only");
+            return plan_err!(
+                "{file}: no EPSG code in its GeoKeys; Swath projects EPSG CRSs only"
+            );
         };
         let Some(transform) = geo.transform else {
             return plan_err!("{file}: not georeferenced (no transform)");
@@ -266,7 +270,9 @@ pub async fn geotiff_table(
             .and_then(|mut s| s.next_back())
             .unwrap_or_default()
             .to_string();
-        let id = stem.rsplit_once('.').map_or(stem.clone(), |(a, _)| a.to_string());
+        let id = stem
+            .rsplit_once('.')
+            .map_or(stem.clone(), |(a, _)| a.to_string());
         let datetime = date_in_name(&id);
         let bands = (0..n)
             .map(|i| {
@@ -314,10 +320,7 @@ pub fn date_in_name(name: &str) -> Option<DateTime<Utc>> {
         if start > 0 && bytes[start - 1].is_ascii_digit() {
             continue;
         }
-        for (fmt, len) in [
-            ("%Y%m%dT%H%M%S", 15),
-            ("%Y-%m-%dT%H:%M:%S", 19),
-        ] {
+        for (fmt, len) in [("%Y%m%dT%H%M%S", 15), ("%Y-%m-%dT%H:%M:%S", 19)] {
             if let Some(s) = rest.get(..len)
                 && let Ok(t) = NaiveDateTime::parse_from_str(s, fmt)
             {
@@ -405,8 +408,14 @@ mod tests {
     #[test]
     fn dates_in_file_names() {
         let d = |s: &str| date_in_name(s).map(|t| t.to_rfc3339());
-        assert_eq!(d("S2_20240517_B04").as_deref(), Some("2024-05-17T00:00:00+00:00"));
-        assert_eq!(d("x_2024-05-17").as_deref(), Some("2024-05-17T00:00:00+00:00"));
+        assert_eq!(
+            d("S2_20240517_B04").as_deref(),
+            Some("2024-05-17T00:00:00+00:00")
+        );
+        assert_eq!(
+            d("x_2024-05-17").as_deref(),
+            Some("2024-05-17T00:00:00+00:00")
+        );
         assert_eq!(
             d("T33_20240517T101559_B04").as_deref(),
             Some("2024-05-17T10:15:59+00:00")
@@ -418,8 +427,14 @@ mod tests {
     #[test]
     fn time_ranges() {
         let r = parse_time_range("2024-01-01/2024-06-30").expect("range");
-        assert_eq!(r.start.map(|t| t.to_rfc3339()).as_deref(), Some("2024-01-01T00:00:00+00:00"));
-        assert!(r.end.is_some_and(|t| t.to_rfc3339().starts_with("2024-06-30T23:59:59")));
+        assert_eq!(
+            r.start.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2024-01-01T00:00:00+00:00")
+        );
+        assert!(
+            r.end
+                .is_some_and(|t| t.to_rfc3339().starts_with("2024-06-30T23:59:59"))
+        );
         let open = parse_time_range("../2024-06-30").expect("open start");
         assert!(open.start.is_none());
         assert!(parse_time_range("last tuesday").is_err());

@@ -268,7 +268,9 @@ impl TableOptions {
                             "option bbox: {value:?} needs 4 numbers, west,south,east,north"
                         );
                     };
-                    if !(s <= n && (-90.0..=90.0).contains(&s) && (-90.0..=90.0).contains(&n))
+                    if !(s <= n
+                        && (-90.0..=90.0).contains(&s)
+                        && (-90.0..=90.0).contains(&n))
                         || !(-180.0..=180.0).contains(&w)
                         || !(-180.0..=180.0).contains(&e)
                     {
@@ -289,10 +291,14 @@ impl TableOptions {
                 }
                 "batch_rows" => {
                     let n: usize = value.parse().map_err(|_| {
-                        plan_datafusion_err!("option batch_rows: {value:?} is not a number")
+                        plan_datafusion_err!(
+                            "option batch_rows: {value:?} is not a number"
+                        )
                     })?;
                     if n == 0 || n > 1024 {
-                        return plan_err!("option batch_rows: {n} is out of range (1 to 1024)");
+                        return plan_err!(
+                            "option batch_rows: {n} is out of range (1 to 1024)"
+                        );
                     }
                     out.batch_rows = n;
                 }

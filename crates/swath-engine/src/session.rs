@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use datafusion::common::Result;
+use datafusion::execution::FunctionRegistry;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -83,7 +83,9 @@ pub fn session_config(cfg: &EngineConfig) -> SessionConfig {
         Mode::Embedded => SessionConfig::new(),
         _ => SessionConfig::new_with_ballista()
             .with_ballista_logical_extension_codec(Arc::new(SwathLogicalCodec::default()))
-            .with_ballista_physical_extension_codec(Arc::new(SwathPhysicalCodec::default())),
+            .with_ballista_physical_extension_codec(Arc::new(
+                SwathPhysicalCodec::default(),
+            )),
     };
     let mut config = base.with_information_schema(true);
     if let Some(n) = cfg.target_partitions {

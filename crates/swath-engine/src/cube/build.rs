@@ -131,7 +131,10 @@ pub async fn stac_sources(
             requested[i]
         );
     }
-    let names = requested.iter().map(|r| swath_catalog::column_name(r)).collect();
+    let names = requested
+        .iter()
+        .map(|r| swath_catalog::column_name(r))
+        .collect();
     Ok((names, out))
 }
 
@@ -161,7 +164,11 @@ pub async fn build(
     let mut header_block: Option<(u32, u32)> = None;
     for (i, name) in names.iter().enumerate() {
         let first = sources.iter().find_map(|s| s.bands[i].as_ref());
-        let requested = options.bands.get(i).cloned().unwrap_or_else(|| name.clone());
+        let requested = options
+            .bands
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| name.clone());
         let Some(first) = first else {
             return plan_err!("no item has band {requested:?}");
         };
@@ -176,8 +183,10 @@ pub async fn build(
                     nodata = nodata.or(tiff.nodata());
                     let im = tiff.image();
                     if im.tiled {
-                        header_block
-                            .get_or_insert((im.block_width as u32, im.block_height as u32));
+                        header_block.get_or_insert((
+                            im.block_width as u32,
+                            im.block_height as u32,
+                        ));
                     }
                 }
                 Err(e) if dtype.is_some() => {
@@ -256,7 +265,12 @@ pub async fn build(
             if tb.iter().all(|v| v.is_finite()) {
                 b = Some(match b {
                     None => tb,
-                    Some(o) => [o[0].min(tb[0]), o[1].min(tb[1]), o[2].max(tb[2]), o[3].max(tb[3])],
+                    Some(o) => [
+                        o[0].min(tb[0]),
+                        o[1].min(tb[1]),
+                        o[2].max(tb[2]),
+                        o[3].max(tb[3]),
+                    ],
                 });
             }
         }
@@ -266,13 +280,23 @@ pub async fn build(
     for b in bounds.iter().flatten() {
         union = Some(match union {
             None => *b,
-            Some(o) => [o[0].min(b[0]), o[1].min(b[1]), o[2].max(b[2]), o[3].max(b[3])],
+            Some(o) => [
+                o[0].min(b[0]),
+                o[1].min(b[1]),
+                o[2].max(b[2]),
+                o[3].max(b[3]),
+            ],
         });
     }
     if let (Some(u), Some(bb)) = (union, options.bbox) {
         let wgs = Transformer::new(&Crs::wgs84(), &crs).map_err(ext)?;
         let tb = wgs.transform_bounds(bb, 21).map_err(ext)?;
-        union = Some([u[0].max(tb[0]), u[1].max(tb[1]), u[2].min(tb[2]), u[3].min(tb[3])]);
+        union = Some([
+            u[0].max(tb[0]),
+            u[1].max(tb[1]),
+            u[2].min(tb[2]),
+            u[3].min(tb[3]),
+        ]);
     }
 
     // Anchor the grid on the first item on the target CRS, so chunks line up with
@@ -280,7 +304,10 @@ pub async fn build(
     let anchor = sources
         .iter()
         .flat_map(|s| s.bands.iter().flatten())
-        .find(|b| same_crs(&b.asset.crs, &crs) && (b.asset.transform[0] - resolution).abs() < 1e-9)
+        .find(|b| {
+            same_crs(&b.asset.crs, &crs)
+                && (b.asset.transform[0] - resolution).abs() < 1e-9
+        })
         .map(|b| (b.asset.transform[2], b.asset.transform[5]));
     let grid = match union {
         Some(u) if u[0] < u[2] && u[1] < u[3] => {
@@ -424,7 +451,12 @@ fn most_common_crs(sources: &[SourceItem]) -> Option<String> {
 pub fn grid_bounds(t: &[f64; 6], width: u64, height: u64) -> [f64; 4] {
     let (w, h) = (width as f64, height as f64);
     let corners = [(0.0, 0.0), (w, 0.0), (0.0, h), (w, h)];
-    let mut b = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
     for (col, row) in corners {
         let x = t[2] + t[0] * col + t[1] * row;
         let y = t[5] + t[3] * col + t[4] * row;

@@ -21,11 +21,17 @@ use datafusion::common::{Result, Statistics, exec_err, internal_err, stats::Prec
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::expressions::Column;
-use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr, PhysicalSortExpr};
+use datafusion::physical_expr::{
+    EquivalenceProperties, Partitioning, PhysicalExpr, PhysicalSortExpr,
+};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
+use datafusion::physical_plan::metrics::{
+    ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties,
+};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use swath_geotiff::PixelData;
@@ -140,7 +146,12 @@ fn properties(schema: &SchemaRef, partitions: usize) -> PlanProperties {
             Partitioning::UnknownPartitioning(partitions.max(1)),
         ),
     };
-    PlanProperties::new(eq, partitioning, EmissionType::Incremental, Boundedness::Bounded)
+    PlanProperties::new(
+        eq,
+        partitioning,
+        EmissionType::Incremental,
+        Boundedness::Bounded,
+    )
 }
 
 impl DisplayAs for CubeScanExec {
@@ -203,8 +214,11 @@ pub fn human_bytes(b: u64) -> String {
 
 /// The band a chunk-schema column index is, if it is one.
 fn band_of(def: &CubeDef, column: usize) -> Option<&BandDef> {
-    let first_band = schema::ITEM_COLUMNS.len() + def.props.len() + schema::CHUNK_COLUMNS.len();
-    column.checked_sub(first_band).and_then(|i| def.bands.get(i))
+    let first_band =
+        schema::ITEM_COLUMNS.len() + def.props.len() + schema::CHUNK_COLUMNS.len();
+    column
+        .checked_sub(first_band)
+        .and_then(|i| def.bands.get(i))
 }
 
 impl ExecutionPlan for CubeScanExec {
@@ -251,7 +265,8 @@ impl ExecutionPlan for CubeScanExec {
                 .get(p)
                 .map_or(0, |tasks| tasks.iter().map(|t| t.observations.len()).sum()),
         };
-        let stats = Statistics::new_unknown(&self.schema).with_num_rows(Precision::Exact(rows));
+        let stats =
+            Statistics::new_unknown(&self.schema).with_num_rows(Precision::Exact(rows));
         Ok(Arc::new(stats))
     }
 
@@ -273,9 +288,11 @@ impl ExecutionPlan for CubeScanExec {
             def.options.resampling,
         ));
         let metrics = ReadMetrics {
-            requests: MetricBuilder::new(&self.metrics).counter("range_requests", partition),
+            requests: MetricBuilder::new(&self.metrics)
+                .counter("range_requests", partition),
             bytes: MetricBuilder::new(&self.metrics).counter("bytes_fetched", partition),
-            headers: MetricBuilder::new(&self.metrics).counter("headers_opened", partition),
+            headers: MetricBuilder::new(&self.metrics)
+                .counter("headers_opened", partition),
             failed_assets: MetricBuilder::new(&self.metrics)
                 .counter("assets_failed", partition),
             decode_time: MetricBuilder::new(&self.metrics)
@@ -312,7 +329,10 @@ impl ExecutionPlan for CubeScanExec {
                 }
             })
             .boxed();
-        Ok(Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&self.schema), stream)))
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream,
+        )))
     }
 }
 
@@ -330,7 +350,8 @@ impl StreamState {
         let def = &self.def;
         let n_item = schema::ITEM_COLUMNS.len() + def.props.len();
         let first_band = n_item + schema::CHUNK_COLUMNS.len();
-        let want = |lo: usize, hi: usize| self.projection.iter().any(|&c| c >= lo && c < hi);
+        let want =
+            |lo: usize, hi: usize| self.projection.iter().any(|&c| c >= lo && c < hi);
         let mut columns: Vec<Option<ArrayRef>> = vec![None; first_band + def.bands.len()];
         if want(0, n_item) {
             let obs: Vec<usize> = rows.iter().map(|&(_, _, o)| o as usize).collect();
@@ -351,7 +372,10 @@ impl StreamState {
                 last = Some(((cx, cy), wkb.clone()));
                 wkbs.push(wkb);
             }
-            for (i, c) in schema::chunk_columns(&chunks, &wkbs)?.into_iter().enumerate() {
+            for (i, c) in schema::chunk_columns(&chunks, &wkbs)?
+                .into_iter()
+                .enumerate()
+            {
                 columns[n_item + i] = Some(c);
             }
         }
@@ -384,7 +408,9 @@ impl StreamState {
             .iter()
             .map(|&c| columns[c].clone())
             .collect::<Option<_>>()
-            .ok_or_else(|| datafusion::common::internal_datafusion_err!("column not built"))?;
+            .ok_or_else(|| {
+                datafusion::common::internal_datafusion_err!("column not built")
+            })?;
         let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
         Ok(RecordBatch::try_new_with_options(
             Arc::clone(&self.schema),
@@ -393,12 +419,17 @@ impl StreamState {
         )?)
     }
 
-    async fn read_bands(&self, rows: &[(i32, i32, u32)], bands: &[usize]) -> Result<Vec<ArrayRef>> {
+    async fn read_bands(
+        &self,
+        rows: &[(i32, i32, u32)],
+        bands: &[usize],
+    ) -> Result<Vec<ArrayRef>> {
         let mut out = Vec::with_capacity(bands.len());
         for &b in bands {
             let band = &self.def.bands[b];
             let tiles = futures::future::try_join_all(
-                rows.iter().map(|&(cx, cy, o)| self.read_tile(cx, cy, o as usize, b)),
+                rows.iter()
+                    .map(|&(cx, cy, o)| self.read_tile(cx, cy, o as usize, b)),
             )
             .await?;
             out.push(tensor_column(band, self.def.grid.chunk_pixels(), tiles)?);
@@ -407,7 +438,13 @@ impl StreamState {
     }
 
     /// One band of one observation on one chunk, scenes fused in priority order.
-    async fn read_tile(&self, cx: i32, cy: i32, obs: usize, band: usize) -> Result<PixelData> {
+    async fn read_tile(
+        &self,
+        cx: i32,
+        cy: i32,
+        obs: usize,
+        band: usize,
+    ) -> Result<PixelData> {
         let def = &self.def;
         let b = &def.bands[band];
         let window = def.grid.chunk_window(cx, cy);
@@ -468,20 +505,33 @@ pub fn footprint_wkb(grid: &swath_grid::Grid, window: PixelWindow) -> Result<Vec
     let polygon = swath_grid::footprint_lonlat(grid, window, 8)
         .map_err(|e| datafusion::common::DataFusionError::Execution(e.to_string()))?;
     let mut buf = Vec::new();
-    wkb::writer::write_geometry(&mut buf, &polygon, &wkb::writer::WriteOptions::default())
-        .map_err(|e| datafusion::common::DataFusionError::Execution(e.to_string()))?;
+    wkb::writer::write_geometry(
+        &mut buf,
+        &polygon,
+        &wkb::writer::WriteOptions::default(),
+    )
+    .map_err(|e| datafusion::common::DataFusionError::Execution(e.to_string()))?;
     Ok(buf)
 }
 
 /// Tiles of one band as a fixed-shape tensor column.
-fn tensor_column(band: &BandDef, pixels: usize, tiles: Vec<PixelData>) -> Result<ArrayRef> {
+fn tensor_column(
+    band: &BandDef,
+    pixels: usize,
+    tiles: Vec<PixelData>,
+) -> Result<ArrayRef> {
     macro_rules! build {
         ($variant:ident, $array:ty) => {{
             let mut values = Vec::with_capacity(pixels * tiles.len());
             for t in tiles {
                 match t {
                     PixelData::$variant(v) => values.extend_from_slice(&v),
-                    _ => return internal_err!("tile of band {} has the wrong type", band.name),
+                    _ => {
+                        return internal_err!(
+                            "tile of band {} has the wrong type",
+                            band.name
+                        );
+                    }
                 }
             }
             Arc::new(<$array>::from(values)) as ArrayRef
@@ -498,5 +548,10 @@ fn tensor_column(band: &BandDef, pixels: usize, tiles: Vec<PixelData>) -> Result
         swath_geotiff::DataType::F64 => build!(F64, Float64Array),
     };
     let item = Arc::new(Field::new("item", schema::arrow_type(band.dtype), true));
-    Ok(Arc::new(FixedSizeListArray::try_new(item, pixels as i32, values, None)?))
+    Ok(Arc::new(FixedSizeListArray::try_new(
+        item,
+        pixels as i32,
+        values,
+        None,
+    )?))
 }

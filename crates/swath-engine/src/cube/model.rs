@@ -54,7 +54,10 @@ impl TableGrid {
     /// The grid as the warper sees it.
     pub fn grid(&self) -> datafusion::common::Result<Grid> {
         let crs = Crs::parse(&self.crs).map_err(|e| {
-            datafusion::common::DataFusionError::Plan(format!("table CRS {}: {e}", self.crs))
+            datafusion::common::DataFusionError::Plan(format!(
+                "table CRS {}: {e}",
+                self.crs
+            ))
         })?;
         Ok(Grid {
             crs,

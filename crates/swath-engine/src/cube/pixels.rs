@@ -21,7 +21,9 @@ use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExp
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties,
+};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use swath_grid::{Crs, Transformer};
@@ -60,8 +62,9 @@ impl PixelScanExec {
         partitions: usize,
     ) -> Result<Self> {
         let pixel = schema::pixel_schema(def);
-        let projection =
-            projection.cloned().unwrap_or_else(|| (0..pixel.fields().len()).collect());
+        let projection = projection
+            .cloned()
+            .unwrap_or_else(|| (0..pixel.fields().len()).collect());
         let n_item = schema::ITEM_COLUMNS.len() + def.props.len();
         let first_band_px = n_item + 6;
         let first_band_chunk = n_item + schema::CHUNK_COLUMNS.len();
@@ -72,10 +75,7 @@ impl PixelScanExec {
             }
         }
         let chunks = plan(state, def, conjuncts, inner, partitions)?;
-        Self::try_new(PixelSpec {
-            chunks,
-            projection,
-        })
+        Self::try_new(PixelSpec { chunks, projection })
     }
 
     /// A pixel scan doing `spec`.
@@ -107,7 +107,11 @@ impl PixelScanExec {
 impl DisplayAs for PixelScanExec {
     fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let px = self.spec.chunks.def.grid.chunk_pixels();
-        write!(f, "PixelScanExec: pixels≤{} of ", self.spec.chunks.summary.rows * px)?;
+        write!(
+            f,
+            "PixelScanExec: pixels≤{} of ",
+            self.spec.chunks.summary.rows * px
+        )?;
         self.inner.fmt_as(t, f)
     }
 }
@@ -205,7 +209,10 @@ impl Exploder {
         let def = &self.def;
         let g = &def.grid;
         let n_item = schema::ITEM_COLUMNS.len() + def.props.len();
-        let cx = batch.column(n_item).as_primitive::<arrow::datatypes::Int32Type>().value(r);
+        let cx = batch
+            .column(n_item)
+            .as_primitive::<arrow::datatypes::Int32Type>()
+            .value(r);
         let cy = batch
             .column(n_item + 1)
             .as_primitive::<arrow::datatypes::Int32Type>()
@@ -261,7 +268,9 @@ impl Exploder {
                 .column(inner_col)
                 .as_any()
                 .downcast_ref::<FixedSizeListArray>()
-                .ok_or_else(|| exec_datafusion_err!("band {} is not a tensor", band.name))?;
+                .ok_or_else(|| {
+                    exec_datafusion_err!("band {} is not a tensor", band.name)
+                })?;
             inner_col += 1;
             let tile = list.value(r);
             let values = take(&tile, &idx, None)?;

@@ -84,7 +84,9 @@ impl TableProvider for CubeTable {
                 Ok(Arc::new(CubeScanExec::try_new(spec)?))
             }
             View::Pixels => {
-                let exec = PixelScanExec::plan(state, &self.def, &conjuncts, projection, partitions)?;
+                let exec = PixelScanExec::plan(
+                    state, &self.def, &conjuncts, projection, partitions,
+                )?;
                 Ok(Arc::new(exec))
             }
         }
@@ -147,7 +149,10 @@ pub fn plan(
     let ys = Int32Array::from(positions.iter().map(|p| p.1).collect::<Vec<_>>());
     let mut hashes = vec![0u64; positions.len()];
     create_hashes(
-        [&xs as &dyn arrow::array::Array, &ys as &dyn arrow::array::Array],
+        [
+            &xs as &dyn arrow::array::Array,
+            &ys as &dyn arrow::array::Array,
+        ],
         REPARTITION_RANDOM_STATE.random_state(),
         &mut hashes,
     )?;
@@ -162,7 +167,10 @@ pub fn plan(
     let bands: Vec<usize> = {
         let first_band =
             schema::ITEM_COLUMNS.len() + def.props.len() + schema::CHUNK_COLUMNS.len();
-        projection.iter().filter_map(|&c| c.checked_sub(first_band)).collect()
+        projection
+            .iter()
+            .filter_map(|&c| c.checked_sub(first_band))
+            .collect()
     };
     let (tres, _) = def.grid.resolution();
     for (i, ((cy, cx), observations)) in by_chunk.into_iter().enumerate() {
@@ -187,7 +195,8 @@ pub fn plan(
                 used_scenes[s] = true;
                 for &b in &bands {
                     if let Some(a) = &scene.assets[b] {
-                        let sres = a.transform[0].hypot(a.transform[3]).max(f64::MIN_POSITIVE);
+                        let sres =
+                            a.transform[0].hypot(a.transform[3]).max(f64::MIN_POSITIVE);
                         // Overviews serve coarser grids (about a chunk of pixels);
                         // a coarser source needs fewer.
                         let ratio = (tres / sres).powi(2).min(1.0);

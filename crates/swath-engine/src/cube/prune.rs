@@ -57,7 +57,11 @@ fn mentions(expr: &Expr, name: &str) -> bool {
 }
 
 /// Evaluate `exprs` on `batch`; a row passes when every one is true (NULL fails).
-fn evaluate(state: &dyn Session, exprs: &[&Expr], batch: &RecordBatch) -> Result<Vec<bool>> {
+fn evaluate(
+    state: &dyn Session,
+    exprs: &[&Expr],
+    batch: &RecordBatch,
+) -> Result<Vec<bool>> {
     let n = batch.num_rows();
     let mut mask = vec![true; n];
     if exprs.is_empty() || n == 0 {
@@ -79,12 +83,19 @@ fn evaluate(state: &dyn Session, exprs: &[&Expr], batch: &RecordBatch) -> Result
 }
 
 /// Which observations the filters keep.
-pub fn observations(state: &dyn Session, def: &CubeDef, filters: &[Expr]) -> Result<Vec<bool>> {
+pub fn observations(
+    state: &dyn Session,
+    def: &CubeDef,
+    filters: &[Expr],
+) -> Result<Vec<bool>> {
     let full = schema::chunk_schema(def);
     let n_item = schema::ITEM_COLUMNS.len() + def.props.len();
     let fields: Vec<_> = full.fields().iter().take(n_item).cloned().collect();
     let allowed: HashSet<&str> = fields.iter().map(|f| f.name().as_str()).collect();
-    let exprs: Vec<&Expr> = filters.iter().filter(|e| references_only(e, &allowed)).collect();
+    let exprs: Vec<&Expr> = filters
+        .iter()
+        .filter(|e| references_only(e, &allowed))
+        .collect();
     if exprs.is_empty() {
         return Ok(vec![true; def.observations.len()]);
     }

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use datafusion::common::{DataFusionError, Result, exec_datafusion_err};
 use datafusion::common::runtime::SpawnedTask;
+use datafusion::common::{DataFusionError, Result, exec_datafusion_err};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::physical_plan::metrics::{Count, Time};
@@ -45,7 +45,11 @@ pub struct Reader {
 
 impl Reader {
     /// A reader resolving stores through `runtime`.
-    pub fn new(runtime: Arc<RuntimeEnv>, table_grid: Grid, resampling: Resampling) -> Self {
+    pub fn new(
+        runtime: Arc<RuntimeEnv>,
+        table_grid: Grid,
+        resampling: Resampling,
+    ) -> Self {
         Reader {
             runtime,
             tiffs: Mutex::new(HashMap::new()),
@@ -100,8 +104,9 @@ impl Reader {
         }
         let tiff = self.open(&asset.href, metrics).await?;
         let (level, level_grid) = self.level(&tiff, &src_grid);
-        let Some(plan) = WarpPlan::new(&level_grid, &self.table_grid, chunk, self.resampling)
-            .map_err(|e| exec_datafusion_err!("{}: {e}", asset.href))?
+        let Some(plan) =
+            WarpPlan::new(&level_grid, &self.table_grid, chunk, self.resampling)
+                .map_err(|e| exec_datafusion_err!("{}: {e}", asset.href))?
         else {
             return Ok(tile);
         };
@@ -127,8 +132,10 @@ impl Reader {
                 .decode_window(&fetched)
                 .map_err(|e| exec_datafusion_err!("{href}: {e}"))?;
             let mut tile = tile;
-            warp_band(&plan, &raster, band_index, src_nodata, &mut tile, dst_nodata)
-                .map_err(|e| exec_datafusion_err!("{href}: {e}"))?;
+            warp_band(
+                &plan, &raster, band_index, src_nodata, &mut tile, dst_nodata,
+            )
+            .map_err(|e| exec_datafusion_err!("{href}: {e}"))?;
             Ok(tile)
         });
         task.join()
@@ -184,7 +191,11 @@ fn warp_band(
 ) -> std::result::Result<usize, String> {
     let plane = src.width * src.height;
     if band >= src.bands {
-        return Err(format!("band {} asked, the file has {}", band + 1, src.bands));
+        return Err(format!(
+            "band {} asked, the file has {}",
+            band + 1,
+            src.bands
+        ));
     }
     let range = band * plane..(band + 1) * plane;
     macro_rules! same {
@@ -211,7 +222,11 @@ fn warp_band(
     same!(U8 => u8, I8 => i8, U16 => u16, I16 => i16, U32 => u32, I32 => i32, F32 => f32, F64 => f64)
 }
 
-fn convert(src: &PixelData, range: std::ops::Range<usize>, like: &PixelData) -> PixelData {
+fn convert(
+    src: &PixelData,
+    range: std::ops::Range<usize>,
+    like: &PixelData,
+) -> PixelData {
     let values = range.map(|i| src.get_f64(i).unwrap_or(f64::NAN));
     match like {
         PixelData::U8(_) => PixelData::U8(values.map(|v| v as u8).collect()),

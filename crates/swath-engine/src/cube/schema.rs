@@ -27,7 +27,13 @@ pub const SCALE_KEY: &str = "swath:scale";
 pub const OFFSET_KEY: &str = "swath:offset";
 
 /// Metadata columns every datacube row has, before properties.
-pub const ITEM_COLUMNS: [&str; 5] = ["item_id", "collection", "datetime", "solar_day", "item_count"];
+pub const ITEM_COLUMNS: [&str; 5] = [
+    "item_id",
+    "collection",
+    "datetime",
+    "solar_day",
+    "item_count",
+];
 /// Placement columns of the chunk view.
 pub const CHUNK_COLUMNS: [&str; 3] = ["chunk_x", "chunk_y", "footprint"];
 
@@ -72,7 +78,10 @@ fn item_fields(def: &CubeDef) -> Vec<Field> {
 pub fn footprint_field() -> Field {
     Field::new("footprint", ArrowType::Binary, false).with_metadata(HashMap::from([
         (EXTENSION_NAME.to_string(), "geoarrow.wkb".to_string()),
-        (EXTENSION_METADATA.to_string(), r#"{"crs":"OGC:CRS84"}"#.to_string()),
+        (
+            EXTENSION_METADATA.to_string(),
+            r#"{"crs":"OGC:CRS84"}"#.to_string(),
+        ),
     ]))
 }
 
@@ -87,7 +96,10 @@ pub fn chunk_schema(def: &CubeDef) -> SchemaRef {
         let item = Arc::new(Field::new("item", arrow_type(b.dtype), true));
         let mut meta = HashMap::from([
             (EXTENSION_NAME.to_string(), FIXED_SHAPE_TENSOR.to_string()),
-            (EXTENSION_METADATA.to_string(), format!(r#"{{"shape":[{h},{w}]}}"#)),
+            (
+                EXTENSION_METADATA.to_string(),
+                format!(r#"{{"shape":[{h},{w}]}}"#),
+            ),
             (NODATA_KEY.to_string(), format_number(b.nodata)),
         ]);
         if let Some(s) = b.scale {
@@ -185,7 +197,10 @@ pub fn item_columns(def: &CubeDef, observations: &[usize]) -> Vec<ArrayRef> {
 }
 
 /// chunk_x, chunk_y and footprint columns for `chunks` (footprints as WKB).
-pub fn chunk_columns(chunks: &[(i32, i32)], footprints: &[Vec<u8>]) -> Result<Vec<ArrayRef>> {
+pub fn chunk_columns(
+    chunks: &[(i32, i32)],
+    footprints: &[Vec<u8>],
+) -> Result<Vec<ArrayRef>> {
     let mut x = Int32Builder::with_capacity(chunks.len());
     let mut y = Int32Builder::with_capacity(chunks.len());
     let mut fp = BinaryBuilder::new();
@@ -194,5 +209,9 @@ pub fn chunk_columns(chunks: &[(i32, i32)], footprints: &[Vec<u8>]) -> Result<Ve
         y.append_value(cy);
         fp.append_value(wkb);
     }
-    Ok(vec![Arc::new(x.finish()), Arc::new(y.finish()), Arc::new(fp.finish())])
+    Ok(vec![
+        Arc::new(x.finish()),
+        Arc::new(y.finish()),
+        Arc::new(fp.finish()),
+    ])
 }
