@@ -138,7 +138,7 @@ async fn only_projected_bands_and_needed_tiles_are_fetched() {
     let metric = |plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>,
                   name: &str| {
         find_scan(plan)
-            .and_then(|s| datafusion::physical_plan::ExecutionPlan::metrics(s))
+            .and_then(datafusion::physical_plan::ExecutionPlan::metrics)
             .and_then(|m| m.sum_by_name(name))
             .map_or(0, |v| v.as_usize())
     };
@@ -207,7 +207,7 @@ async fn coarser_resolution_reads_overviews() {
                 .await
                 .expect("run");
             find_scan(&plan)
-                .and_then(|s| datafusion::physical_plan::ExecutionPlan::metrics(s))
+                .and_then(datafusion::physical_plan::ExecutionPlan::metrics)
                 .and_then(|m| m.sum_by_name("bytes_fetched"))
                 .map_or(0, |v| v.as_usize())
         }

@@ -24,7 +24,7 @@ pub const MAX_FILES: usize = 100_000;
 fn store_for(
     state: &dyn Session,
 ) -> impl Fn(&Url) -> Result<Arc<dyn ObjectStore>> + Sync {
-    let runtime = state.runtime_env().clone();
+    let runtime = Arc::clone(state.runtime_env());
     move |url: &Url| {
         let key = ObjectStoreUrl::parse(&url[..url::Position::BeforePath])?;
         runtime.object_store(key)
@@ -314,7 +314,7 @@ pub fn date_in_name(name: &str) -> Option<DateTime<Utc>> {
     let bytes = name.as_bytes();
     for start in 0..bytes.len() {
         let rest = &name[start..];
-        if !rest.starts_with(|c: char| c == '1' || c == '2') {
+        if !rest.starts_with(['1', '2']) {
             continue;
         }
         if start > 0 && bytes[start - 1].is_ascii_digit() {
@@ -354,7 +354,7 @@ async fn list_tiffs(store: &Arc<dyn ObjectStore>, url: &Url) -> Result<Vec<Url>>
     let (prefix, pattern) = match glob_at {
         Some(i) => {
             let dir_end = path[..i].rfind('/').map_or(0, |d| d + 1);
-            (&path[..dir_end], Some(&path[..]))
+            (&path[..dir_end], Some(path))
         }
         None => (path, None),
     };

@@ -268,12 +268,12 @@ impl TableOptions {
                             "option bbox: {value:?} needs 4 numbers, west,south,east,north"
                         );
                     };
-                    if !(s <= n
+                    let lat_ok = s <= n
                         && (-90.0..=90.0).contains(&s)
-                        && (-90.0..=90.0).contains(&n))
-                        || !(-180.0..=180.0).contains(&w)
-                        || !(-180.0..=180.0).contains(&e)
-                    {
+                        && (-90.0..=90.0).contains(&n);
+                    let lon_ok =
+                        (-180.0..=180.0).contains(&w) && (-180.0..=180.0).contains(&e);
+                    if !(lat_ok && lon_ok) {
                         return plan_err!("option bbox: {value:?} is not a lon/lat box");
                     }
                     out.bbox = Some([w, s, e, n]);

@@ -230,9 +230,9 @@ impl Exploder {
         let pixel = schema::pixel_schema(def);
         let mut columns: Vec<Option<ArrayRef>> = vec![None; pixel.fields().len()];
         let repeat = UInt32Array::from(vec![r as u32; n]);
-        for c in 0..n_item + 2 {
+        for (c, column) in columns.iter_mut().enumerate().take(n_item + 2) {
             if want(c) {
-                columns[c] = Some(take(batch.column(c), &repeat, None)?);
+                *column = Some(take(batch.column(c), &repeat, None)?);
             }
         }
         let [a, b, c0, d, e, f0] = g.transform;
