@@ -237,3 +237,53 @@ async fn tiles_are_contiguous_fixed_size_lists() {
         assert_eq!(list.null_count(), 0);
     }
 }
+
+/// `STORED AS GEOTIFF` over the same files gives the same grid and pixels as the
+/// STAC table (times come from the dates in the file names).
+#[tokio::test]
+async fn geotiff_tables_read_the_same_pixels_as_the_stac_table() {
+    let cat = tiny();
+    let ctx = context(2).await;
+    create(&ctx, "s2", &cat.collection, "bands 'red'").await;
+    let d = def(&ctx, "s2").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    for s in &d.scenes {
+        let src = url::Url::parse(&s.assets[0].as_ref().expect("red").href)
+            .expect("url")
+            .to_file_path()
+            .expect("path");
+        std::fs::copy(&src, dir.path().join(format!("{}.tif", s.item_id))).expect("copy");
+    }
+    sql(
+        &ctx,
+        &format!(
+            "CREATE EXTERNAL TABLE tifs STORED AS GEOTIFF LOCATION '{}/*.tif' \
+             OPTIONS (bands 'red')",
+            dir.path().display()
+        ),
+    )
+    .await;
+    let t = def(&ctx, "tifs").await;
+    assert_eq!(t.grid, d.grid);
+    assert_eq!(t.scenes.len(), d.scenes.len());
+    let q = |table: &str| {
+        format!(
+            "SELECT solar_day, item_count, chunk_x, chunk_y, red FROM {table} \
+             ORDER BY solar_day, chunk_y, chunk_x"
+        )
+    };
+    let a = sql(&ctx, &q("s2")).await;
+    let b = sql(&ctx, &q("tifs")).await;
+    let concat = |v: &[arrow::array::RecordBatch]| {
+        arrow::compute::concat_batches(&v[0].schema(), v).expect("concat")
+    };
+    let (a, b) = (concat(&a), concat(&b));
+    assert!(a.num_rows() > 0);
+    assert_eq!(a.num_rows(), b.num_rows());
+    for c in 0..a.num_columns() {
+        assert_eq!(a.column(c).to_data(), b.column(c).to_data(), "column {c}");
+    }
+    // A file without a date in its name has no time.
+    let rows = sql(&ctx, "SELECT count(*) FROM tifs WHERE datetime IS NULL").await;
+    assert_eq!(rows[0].column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0), 0);
+}
