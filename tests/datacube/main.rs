@@ -11,6 +11,7 @@ mod ballista;
 mod memory;
 mod parity;
 mod pushdown;
+mod s3;
 mod table;
 
 use std::path::{Path, PathBuf};

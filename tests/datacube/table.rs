@@ -285,5 +285,11 @@ async fn geotiff_tables_read_the_same_pixels_as_the_stac_table() {
     }
     // A file without a date in its name has no time.
     let rows = sql(&ctx, "SELECT count(*) FROM tifs WHERE datetime IS NULL").await;
-    assert_eq!(rows[0].column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0), 0);
+    assert_eq!(
+        rows[0]
+            .column(0)
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .value(0),
+        0
+    );
 }

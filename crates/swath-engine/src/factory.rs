@@ -31,6 +31,35 @@ fn store_for(
     }
 }
 
+/// Register an S3 store for `url`'s bucket from the table's `aws.*` options.
+fn register_store(state: &dyn Session, url: &Url, options: &TableOptions) -> Result<()> {
+    if options.store.is_empty() {
+        return Ok(());
+    }
+    if url.scheme() != "s3" {
+        return plan_err!("aws.* options need an s3:// location, not {url}");
+    }
+    let bucket = url
+        .host_str()
+        .ok_or_else(|| plan_datafusion_err!("{url}: no bucket"))?;
+    let mut builder = object_store::aws::AmazonS3Builder::new().with_bucket_name(bucket);
+    for (key, value) in &options.store {
+        let k: object_store::aws::AmazonS3ConfigKey = key.parse().map_err(|_| {
+            plan_datafusion_err!("unknown S3 option {:?}", key.replacen('_', ".", 1))
+        })?;
+        builder = builder.with_config(k, value);
+    }
+    let store = builder
+        .build()
+        .map_err(|e| plan_datafusion_err!("S3 store for {url}: {e}"))?;
+    let base = Url::parse(&url[..url::Position::BeforePath])
+        .map_err(|e| plan_datafusion_err!("{url}: {e}"))?;
+    state
+        .runtime_env()
+        .register_object_store(&base, Arc::new(store));
+    Ok(())
+}
+
 /// The catalogue's stores: the session's store for the location's scheme and host
 /// (and the local file system).
 fn stores(state: &dyn Session, url: &Url) -> Result<Stores> {
@@ -121,6 +150,7 @@ pub async fn stac_table(
 ) -> Result<CubeDef> {
     let url =
         swath_catalog::location_url(location).map_err(|e| plan_datafusion_err!("{e}"))?;
+    register_store(state, &url, &options)?;
     let stores = stores(state, &url)?;
     let mut filter = Filter {
         collections: options.collections.clone(),
@@ -216,6 +246,7 @@ pub async fn geotiff_table(
 ) -> Result<CubeDef> {
     let url =
         swath_catalog::location_url(location).map_err(|e| plan_datafusion_err!("{e}"))?;
+    register_store(state, &url, &options)?;
     let store = store_for(state)(&url)?;
     let files = list_tiffs(&store, &url).await?;
     if files.is_empty() {

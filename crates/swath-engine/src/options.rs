@@ -65,6 +65,12 @@ pub const OPTIONS: &[(&str, &str)] = &[
         "batch_rows",
         "rows per record batch of the chunk view (default 4)",
     ),
+    (
+        "aws.*",
+        "S3 settings for an `s3://` location: `aws.endpoint`, `aws.region`, \
+         `aws.access_key_id`, `aws.secret_access_key`, `aws.allow_http`, … \
+         (object_store's `aws_*` keys)",
+    ),
 ];
 
 /// What an unreadable asset does to a query.
@@ -127,6 +133,10 @@ pub struct TableOptions {
     pub view: View,
     /// Rows per batch (chunk view).
     pub batch_rows: usize,
+    /// Object store settings (`aws_*` keys), for the session that creates the
+    /// table; never serialised (they may hold secrets).
+    #[serde(skip)]
+    pub store: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for TableOptions {
@@ -145,6 +155,7 @@ impl Default for TableOptions {
             bbox: None,
             view: View::Chunks,
             batch_rows: 4,
+            store: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -301,6 +312,10 @@ impl TableOptions {
                         );
                     }
                     out.batch_rows = n;
+                }
+                other if other.starts_with("aws.") => {
+                    let key = format!("aws_{}", &other[4..]);
+                    out.store.insert(key, value.to_string());
                 }
                 other => {
                     let known: Vec<&str> = OPTIONS.iter().map(|(k, _)| *k).collect();
