@@ -12,6 +12,7 @@ mod memory;
 mod parity;
 mod pushdown;
 mod s3;
+mod slt;
 mod table;
 
 use std::path::{Path, PathBuf};
