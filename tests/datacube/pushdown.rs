@@ -216,3 +216,46 @@ async fn coarser_resolution_reads_overviews() {
     let coarse = bytes("SELECT red FROM coarse").await;
     assert!(coarse * 4 < full, "overview read: {coarse} vs full {full}");
 }
+
+/// Pixel view: lon/lat (and x/y) bounds prune chunks before any pixel is read, and
+/// the result is what the unpruned filter gives.
+#[tokio::test]
+async fn lon_lat_bounds_prune_pixel_view_chunks() {
+    let cat = tiny();
+    let ctx = context(2).await;
+    create(&ctx, "px", &cat.collection, "bands 'red', view 'pixels'").await;
+    let d = def(&ctx, "px").await;
+    let (cx, cy) = data_chunk(&d);
+    let grid = d.grid.grid().expect("grid");
+    let fp =
+        swath_grid::footprint_lonlat(&grid, d.grid.chunk_window(cx, cy), 2).expect("fp");
+    let c = geo::Centroid::centroid(&fp).expect("centroid");
+    let (x, y) = (c.x(), c.y());
+    let q = format!(
+        "SELECT count(*), count(red) FROM px WHERE lon BETWEEN {} AND {} AND lat BETWEEN {} AND {}",
+        x - 1.5e-4,
+        x + 1.5e-4,
+        y - 1.5e-4,
+        y + 1.5e-4
+    );
+    let text = explain(&ctx, &q).await;
+    assert!(text.contains("chunks=1,"), "{text}");
+    let pruned = sql(&ctx, &q).await;
+    // The same filter over a subquery the scan cannot see through reads every chunk.
+    let unpruned = sql(
+        &ctx,
+        &format!(
+            "SELECT count(*), count(red) FROM (SELECT lon + 0 AS lon, lat + 0 AS lat, red FROM px) \
+             WHERE lon BETWEEN {} AND {} AND lat BETWEEN {} AND {}",
+            x - 1.5e-4,
+            x + 1.5e-4,
+            y - 1.5e-4,
+            y + 1.5e-4
+        ),
+    )
+    .await;
+    assert_eq!(count(&pruned), count(&unpruned));
+    assert!(count(&pruned) > 0, "the box holds pixels");
+    let text = explain(&ctx, "SELECT count(*) FROM px WHERE x < 0").await;
+    assert!(text.contains("chunks=0,"), "{text}");
+}

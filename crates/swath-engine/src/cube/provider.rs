@@ -142,7 +142,11 @@ pub fn plan(
         }
     }
     let positions: Vec<(i32, i32)> = by_chunk.keys().map(|&(cy, cx)| (cx, cy)).collect();
-    let keep_chunk = prune::chunks(state, def, conjuncts, &positions)?;
+    let mut keep_chunk = prune::chunks(state, def, conjuncts, &positions)?;
+    if def.options.view == View::Pixels {
+        let px = prune::pixel_chunks(state, def, conjuncts, &positions)?;
+        keep_chunk.iter_mut().zip(px).for_each(|(k, p)| *k &= p);
+    }
 
     // Partition by DataFusion's repartitioning hash of (chunk_x, chunk_y).
     let xs = Int32Array::from(positions.iter().map(|p| p.0).collect::<Vec<_>>());

@@ -6,19 +6,26 @@
 //! would carry, so pruning never changes a result. A conjunct that mentions only
 //! placement columns (`chunk_x`, `chunk_y`, `footprint`, e.g.
 //! `st_intersects(footprint, st_makeenvelope(…))`) is evaluated the same way on one
-//! row per candidate chunk. Everything else is left to the filter above the scan
-//! (pushdown is `Inexact`).
+//! row per candidate chunk. In the pixel view, conjuncts on `x`, `y`, `lon`, `lat`
+//! prune chunks by their bounds (DataFusion's min/max pruning). Everything else is
+//! left to the filter above the scan (pushdown is `Inexact`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow::array::{Array, BooleanArray, RecordBatch};
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int32Array, RecordBatch, UInt64Array,
+};
 use arrow::datatypes::Schema;
 use datafusion::catalog::Session;
+use datafusion::common::pruning::PruningStatistics;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{Column, DFSchema, Result, internal_datafusion_err};
+use datafusion::common::{
+    Column, DFSchema, Result, ScalarValue, internal_datafusion_err,
+};
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 
 use super::exec::footprint_wkb;
 use super::model::CubeDef;
@@ -148,4 +155,177 @@ pub fn chunks(
         schema::chunk_columns(chunks, &footprints)?,
     )?;
     evaluate(state, &exprs, &batch)
+}
+
+/// Per-chunk bounds of the pixel view's placement columns, for DataFusion's
+/// min/max pruning.
+struct PixelChunkStats {
+    columns: std::collections::HashMap<&'static str, (ArrayRef, ArrayRef)>,
+    n: usize,
+}
+
+impl PruningStatistics for PixelChunkStats {
+    fn min_values(&self, column: &Column) -> Option<ArrayRef> {
+        self.columns
+            .get(column.name.as_str())
+            .map(|(min, _)| Arc::clone(min))
+    }
+
+    fn max_values(&self, column: &Column) -> Option<ArrayRef> {
+        self.columns
+            .get(column.name.as_str())
+            .map(|(_, max)| Arc::clone(max))
+    }
+
+    fn num_containers(&self) -> usize {
+        self.n
+    }
+
+    fn null_counts(&self, column: &Column) -> Option<ArrayRef> {
+        self.columns
+            .get(column.name.as_str())
+            .map(|_| Arc::new(UInt64Array::from(vec![0u64; self.n])) as ArrayRef)
+    }
+
+    fn row_counts(&self) -> Option<ArrayRef> {
+        None
+    }
+
+    fn contained(
+        &self,
+        _column: &Column,
+        _values: &HashSet<ScalarValue>,
+    ) -> Option<BooleanArray> {
+        None
+    }
+}
+
+/// Pixel view: which of `chunks` can hold pixels the filters on `x`, `y`, `lon`,
+/// `lat` (and `chunk_x`, `chunk_y`) keep, from each chunk's bounds (pixel centres
+/// in grid coordinates; the densified lon/lat outline of the chunk).
+pub fn pixel_chunks(
+    state: &dyn Session,
+    def: &CubeDef,
+    filters: &[Expr],
+    chunks: &[(i32, i32)],
+) -> Result<Vec<bool>> {
+    let allowed: HashSet<&str> = ["x", "y", "lon", "lat", "chunk_x", "chunk_y"]
+        .into_iter()
+        .collect();
+    let exprs: Vec<Expr> = filters
+        .iter()
+        .filter(|e| !e.column_refs().is_empty() && references_only(e, &allowed))
+        .cloned()
+        .collect();
+    let need_lonlat = exprs
+        .iter()
+        .any(|e| mentions(e, "lon") || mentions(e, "lat"));
+    let Some(conj) = exprs.into_iter().reduce(Expr::and) else {
+        return Ok(vec![true; chunks.len()]);
+    };
+    if chunks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let schema = schema::pixel_schema(def);
+    let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+    let phys = state.create_physical_expr(conj, &df_schema)?;
+    let Some(predicate) = PruningPredicateBuilder::new()
+        .with_file_schema(Arc::clone(&schema))
+        .build(phys)
+    else {
+        // Nothing the bounds can decide.
+        return Ok(vec![true; chunks.len()]);
+    };
+    let g = &def.grid;
+    let grid = g.grid()?;
+    let [a, b, c, d, e, f] = g.transform;
+    let n = chunks.len();
+    let mut v: std::collections::HashMap<&'static str, (Vec<f64>, Vec<f64>)> =
+        ["x", "y", "lon", "lat"]
+            .into_iter()
+            .map(|k| (k, (Vec::with_capacity(n), Vec::with_capacity(n))))
+            .collect();
+    for &(cx, cy) in chunks {
+        let w = g.chunk_window(cx, cy);
+        let col0 = w.col as f64 + 0.5;
+        let col1 = (w.col + w.width as i64).min(g.width as i64) as f64 - 0.5;
+        let row0 = w.row as f64 + 0.5;
+        let row1 = (w.row + w.height as i64).min(g.height as i64) as f64 - 0.5;
+        let xs = [
+            c + a * col0 + b * row0,
+            c + a * col1 + b * row0,
+            c + a * col0 + b * row1,
+            c + a * col1 + b * row1,
+        ];
+        let ys = [
+            f + d * col0 + e * row0,
+            f + d * col1 + e * row0,
+            f + d * col0 + e * row1,
+            f + d * col1 + e * row1,
+        ];
+        let push =
+            |v: &mut std::collections::HashMap<&'static str, (Vec<f64>, Vec<f64>)>,
+             k: &'static str,
+             lo: f64,
+             hi: f64| {
+                if let Some((mins, maxs)) = v.get_mut(k) {
+                    mins.push(lo);
+                    maxs.push(hi);
+                }
+            };
+        push(
+            &mut v,
+            "x",
+            xs.iter().copied().fold(f64::INFINITY, f64::min),
+            xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+        push(
+            &mut v,
+            "y",
+            ys.iter().copied().fold(f64::INFINITY, f64::min),
+            ys.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+        let (lon, lat) = if need_lonlat {
+            let outline = swath_grid::footprint_lonlat(&grid, w, 16)
+                .map_err(|e| datafusion::common::DataFusionError::Plan(e.to_string()))?;
+            let r = geo::BoundingRect::bounding_rect(&outline).map_or(
+                [
+                    f64::NEG_INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::INFINITY,
+                ],
+                |r| [r.min().x, r.max().x, r.min().y, r.max().y],
+            );
+            ((r[0], r[1]), (r[2], r[3]))
+        } else {
+            (
+                (f64::NEG_INFINITY, f64::INFINITY),
+                (f64::NEG_INFINITY, f64::INFINITY),
+            )
+        };
+        push(&mut v, "lon", lon.0, lon.1);
+        push(&mut v, "lat", lat.0, lat.1);
+    }
+    let mut columns: std::collections::HashMap<&'static str, (ArrayRef, ArrayRef)> = v
+        .into_iter()
+        .map(|(k, (lo, hi))| {
+            (
+                k,
+                (
+                    Arc::new(Float64Array::from(lo)) as ArrayRef,
+                    Arc::new(Float64Array::from(hi)) as ArrayRef,
+                ),
+            )
+        })
+        .collect();
+    let cxs: ArrayRef = Arc::new(Int32Array::from(
+        chunks.iter().map(|p| p.0).collect::<Vec<_>>(),
+    ));
+    let cys: ArrayRef = Arc::new(Int32Array::from(
+        chunks.iter().map(|p| p.1).collect::<Vec<_>>(),
+    ));
+    columns.insert("chunk_x", (Arc::clone(&cxs), cxs));
+    columns.insert("chunk_y", (Arc::clone(&cys), cys));
+    predicate.prune(&PixelChunkStats { columns, n })
 }
