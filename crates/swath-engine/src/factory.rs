@@ -70,21 +70,34 @@ fn stores(state: &dyn Session, url: &Url) -> Result<Stores> {
     Ok(stores)
 }
 
-fn location(cmd: &CreateExternalTable) -> Result<String> {
-    match cmd.locations.as_slice() {
-        [one] => Ok(one.clone()),
-        _ => plan_err!("a datacube table takes one LOCATION"),
-    }
-}
-
-fn no_columns(cmd: &CreateExternalTable) -> Result<()> {
+/// The location and parsed options of a `CREATE EXTERNAL TABLE` for a datacube.
+fn request(cmd: &CreateExternalTable) -> Result<(String, TableOptions)> {
     if !cmd.schema.fields().is_empty() {
         return plan_err!(
             "datacube tables take their columns from the catalogue; \
              leave out the column list"
         );
     }
-    Ok(())
+    let [location] = cmd.locations.as_slice() else {
+        return plan_err!("a datacube table takes one LOCATION");
+    };
+    Ok((location.clone(), TableOptions::parse(&cmd.options)?))
+}
+
+/// The location as a URL, with the S3 store of its `aws.*` options registered.
+fn location_url(
+    state: &dyn Session,
+    location: &str,
+    options: &TableOptions,
+) -> Result<Url> {
+    let url =
+        swath_catalog::location_url(location).map_err(|e| plan_datafusion_err!("{e}"))?;
+    register_store(state, &url, options)?;
+    Ok(url)
+}
+
+fn table(def: CubeDef) -> Arc<dyn TableProvider> {
+    Arc::new(CubeTable::new(Arc::new(def)))
 }
 
 /// Parse an RFC 3339 instant, a date, or a `start/end` interval (`..` open).
@@ -134,11 +147,8 @@ impl TableProviderFactory for StacTableFactory {
         state: &dyn Session,
         cmd: &CreateExternalTable,
     ) -> Result<Arc<dyn TableProvider>> {
-        no_columns(cmd)?;
-        let location = location(cmd)?;
-        let options = TableOptions::parse(&cmd.options)?;
-        let def = stac_table(state, &location, options).await?;
-        Ok(Arc::new(CubeTable::new(Arc::new(def))))
+        let (location, options) = request(cmd)?;
+        Ok(table(stac_table(state, &location, options).await?))
     }
 }
 
@@ -148,9 +158,7 @@ pub async fn stac_table(
     location: &str,
     options: TableOptions,
 ) -> Result<CubeDef> {
-    let url =
-        swath_catalog::location_url(location).map_err(|e| plan_datafusion_err!("{e}"))?;
-    register_store(state, &url, &options)?;
+    let url = location_url(state, location, &options)?;
     let stores = stores(state, &url)?;
     let mut filter = Filter {
         collections: options.collections.clone(),
@@ -230,11 +238,8 @@ impl TableProviderFactory for GeoTiffTableFactory {
         state: &dyn Session,
         cmd: &CreateExternalTable,
     ) -> Result<Arc<dyn TableProvider>> {
-        no_columns(cmd)?;
-        let location = location(cmd)?;
-        let options = TableOptions::parse(&cmd.options)?;
-        let def = geotiff_table(state, &location, options).await?;
-        Ok(Arc::new(CubeTable::new(Arc::new(def))))
+        let (location, options) = request(cmd)?;
+        Ok(table(geotiff_table(state, &location, options).await?))
     }
 }
 
@@ -244,9 +249,7 @@ pub async fn geotiff_table(
     location: &str,
     options: TableOptions,
 ) -> Result<CubeDef> {
-    let url =
-        swath_catalog::location_url(location).map_err(|e| plan_datafusion_err!("{e}"))?;
-    register_store(state, &url, &options)?;
+    let url = location_url(state, location, &options)?;
     let store = store_for(state)(&url)?;
     let files = list_tiffs(&store, &url).await?;
     if files.is_empty() {
