@@ -11,8 +11,9 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::{SessionConfig, SessionContext};
+use swath_udfs::TileOperatorPlanner;
 
 use crate::codec::{SwathLogicalCodec, SwathPhysicalCodec};
 use crate::factory::{GeoTiffTableFactory, StacTableFactory};
@@ -49,7 +50,8 @@ impl Default for EngineConfig {
     }
 }
 
-/// Every scalar function Swath adds to DataFusion's: the `st_*` geometry functions.
+/// Every scalar function Swath adds to DataFusion's: the `rs_*` raster functions and
+/// the `st_*` geometry functions.
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     let ctx = SessionContext::new();
     let builtin: std::collections::HashSet<String> =
@@ -62,14 +64,30 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
         .filter(|(name, _)| !builtin.contains(*name))
         .map(|(_, f)| Arc::clone(f))
         .collect();
+    out.extend(swath_udfs::scalar_functions());
     out.sort_by(|a, b| a.name().cmp(b.name()));
     out
+}
+
+/// Every aggregate function Swath adds: the `rs_*` temporal reducers.
+pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
+    swath_udfs::aggregate_functions()
 }
 
 /// Register Swath's functions and table factories on a state.
 pub fn register(state: &mut SessionState) -> Result<()> {
     for f in scalar_functions() {
         state.register_udf(f)?;
+    }
+    for f in aggregate_functions() {
+        state.register_udaf(f)?;
+    }
+    if !state
+        .expr_planners()
+        .iter()
+        .any(|p| format!("{p:?}") == format!("{:?}", TileOperatorPlanner))
+    {
+        state.register_expr_planner(Arc::new(TileOperatorPlanner))?;
     }
     let factories = state.table_factories_mut();
     factories.insert("STAC".into(), Arc::new(StacTableFactory));

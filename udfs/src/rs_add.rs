@@ -1,0 +1,43 @@
+//! `rs_add(a, b)`: the pixel-wise sum.
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::FieldRef;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::Signature;
+use datafusion_macros::user_doc;
+
+use crate::kernels::band_math::{binary, float_meta};
+use crate::scalar::{Args, Kind, Params, scalar_udf, tile_field};
+
+/// SQL function `rs_add` (see its user documentation).
+#[user_doc(
+    doc_section(label = "Raster band math functions"),
+    description = r#"`a + b` per pixel. Operands are tiles (converted to physical values: stored × `swath:scale` + `swath:offset`) or numbers; at least one is a tile, tiles share one shape. Also planned for the SQL operator `+` when an operand is a tile. Nodata: a pixel is missing (NaN) where an operand is missing. Returns a Float32 tile."#,
+    syntax_example = "rs_add(a, b)",
+    sql_example = r#"```sql
+> SELECT rs_tile_mean(rs_add(nir, red)), rs_tile_mean(nir + red) FROM s2 LIMIT 1;
+```"#,
+    argument(name = "a", description = r#"A tile or a number."#),
+    argument(name = "b", description = r#"A tile or a number."#)
+)]
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RsAdd {
+    signature: Signature,
+}
+
+scalar_udf!(RsAdd, "rs_add");
+
+impl RsAdd {
+    const PARAMS: Params =
+        Params::fixed(&["a", "b"], &[Kind::TileOrNumber, Kind::TileOrNumber]);
+
+    fn plan(&self, fields: &[FieldRef], _: &[Option<&ScalarValue>]) -> Result<FieldRef> {
+        let meta = Self::PARAMS.same_shape("rs_add", fields)?;
+        Ok(tile_field("rs_add", &float_meta(&meta)))
+    }
+
+    fn invoke(&self, args: Args) -> Result<ArrayRef> {
+        let meta = args.tile_meta()?;
+        binary(&args, &meta, |a, b| a + b)
+    }
+}

@@ -1,0 +1,43 @@
+//! `rs_multiply(a, b)`: the pixel-wise product.
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::FieldRef;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::Signature;
+use datafusion_macros::user_doc;
+
+use crate::kernels::band_math::{binary, float_meta};
+use crate::scalar::{Args, Kind, Params, scalar_udf, tile_field};
+
+/// SQL function `rs_multiply` (see its user documentation).
+#[user_doc(
+    doc_section(label = "Raster band math functions"),
+    description = r#"`a * b` per pixel. Operands are tiles (converted to physical values: stored × `swath:scale` + `swath:offset`) or numbers; at least one is a tile, tiles share one shape. Also planned for the SQL operator `*` when an operand is a tile. Nodata: a pixel is missing (NaN) where an operand is missing. Returns a Float32 tile."#,
+    syntax_example = "rs_multiply(a, b)",
+    sql_example = r#"```sql
+> SELECT rs_tile_max(rs_multiply(red, 2)), rs_tile_max(red * 2) FROM s2 LIMIT 1;
+```"#,
+    argument(name = "a", description = r#"A tile or a number."#),
+    argument(name = "b", description = r#"A tile or a number."#)
+)]
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RsMultiply {
+    signature: Signature,
+}
+
+scalar_udf!(RsMultiply, "rs_multiply");
+
+impl RsMultiply {
+    const PARAMS: Params =
+        Params::fixed(&["a", "b"], &[Kind::TileOrNumber, Kind::TileOrNumber]);
+
+    fn plan(&self, fields: &[FieldRef], _: &[Option<&ScalarValue>]) -> Result<FieldRef> {
+        let meta = Self::PARAMS.same_shape("rs_multiply", fields)?;
+        Ok(tile_field("rs_multiply", &float_meta(&meta)))
+    }
+
+    fn invoke(&self, args: Args) -> Result<ArrayRef> {
+        let meta = args.tile_meta()?;
+        binary(&args, &meta, |a, b| a * b)
+    }
+}

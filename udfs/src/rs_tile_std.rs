@@ -1,0 +1,59 @@
+//! `rs_tile_std(tile)`: the standard deviation of the valid pixels of a tile.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Float64Array};
+use arrow::datatypes::{DataType, FieldRef};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::Signature;
+use datafusion_macros::user_doc;
+
+use crate::kernels::tile_stats::Stats;
+use crate::scalar::{Args, Kind, Params, scalar_udf, value_field};
+
+/// SQL function `rs_tile_std` (see its user documentation).
+#[user_doc(
+    doc_section(label = "Raster tile statistics"),
+    description = r#"The population standard deviation (ddof = 0) of the valid pixels of each tile. Pixels are physical values (stored × `swath:scale` + `swath:offset`). Nodata: nodata and NaN pixels are skipped; a tile without valid pixels gives NULL. Returns Float64."#,
+    syntax_example = "rs_tile_std(tile)",
+    sql_example = r#"```sql
+> SELECT rs_tile_std(rs_ndvi(nir, red)) FROM s2 LIMIT 1;
+```"#,
+    argument(
+        name = "tile",
+        description = r#"A tile (band column or derived tile)."#
+    )
+)]
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RsTileStd {
+    signature: Signature,
+}
+
+scalar_udf!(RsTileStd, "rs_tile_std");
+
+impl RsTileStd {
+    const PARAMS: Params = Params::fixed(&["tile"], &[Kind::Tile]);
+
+    fn plan(&self, fields: &[FieldRef], _: &[Option<&ScalarValue>]) -> Result<FieldRef> {
+        Self::PARAMS.same_shape("rs_tile_std", fields)?;
+        Ok(value_field("rs_tile_std", DataType::Float64))
+    }
+
+    fn invoke(&self, args: Args) -> Result<ArrayRef> {
+        let (values, meta) = args.physical(0)?;
+        let (list, _) = args.tile(0)?;
+        let len = meta.len().max(1);
+        let out: Float64Array = values
+            .chunks(len)
+            .enumerate()
+            .map(|(row, v)| {
+                if list.is_null(row) {
+                    return None;
+                }
+                let s = Stats::of(v);
+                s.std()
+            })
+            .collect();
+        Ok(Arc::new(out))
+    }
+}
