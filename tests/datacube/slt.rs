@@ -86,3 +86,23 @@ async fn run(file: &str) {
 async fn datacube_slt() {
     run("datacube.slt").await;
 }
+
+#[tokio::test]
+async fn rs_band_math_slt() {
+    run("rs_band_math.slt").await;
+}
+
+#[tokio::test]
+async fn rs_masks_slt() {
+    run("rs_masks.slt").await;
+}
+
+#[tokio::test]
+async fn rs_tile_stats_slt() {
+    run("rs_tile_stats.slt").await;
+}
+
+#[tokio::test]
+async fn rs_aggregates_slt() {
+    run("rs_aggregates.slt").await;
+}
