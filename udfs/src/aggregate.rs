@@ -174,7 +174,12 @@ impl Accumulator for StackAccumulator {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let (len, tiles) = (self.len(), self.tiles);
-        let one = |v: Vec<f32>| f32_tiles(v, len, None);
+        let Some(first) = self.metas.first() else {
+            return exec_err!("stack accumulator without tiles");
+        };
+        let float = first.physical();
+        let counts_meta = first.derived(DataType::UInt32, None);
+        let one = |v: Vec<f32>| f32_tiles(v, &float, None);
         let p = GeomedianParams::default();
         let array: ArrayRef = match self.out {
             StackOutput::Percentile(q) => {
@@ -196,7 +201,11 @@ impl Accumulator for StackAccumulator {
                 let mut columns: Vec<ArrayRef> = bands.into_iter().map(one).collect();
                 if mads {
                     columns.extend(mad.into_iter().map(one));
-                    columns.push(primitive_tiles::<UInt32Type>(counts, len, None));
+                    columns.push(primitive_tiles::<UInt32Type>(
+                        counts,
+                        &counts_meta,
+                        None,
+                    ));
                 }
                 let DataType::Struct(fields) = self.return_field.data_type() else {
                     return exec_err!("geomedian: return type is not a struct");
@@ -213,11 +222,12 @@ impl Accumulator for StackAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let len = self.len();
+        let float: Vec<TileMeta> = self.metas.iter().map(TileMeta::physical).collect();
         self.stacks
             .iter_mut()
-            .map(|s| {
-                let tiles = f32_tiles(std::mem::take(s), len, None);
+            .zip(&float)
+            .map(|(s, meta)| {
+                let tiles = f32_tiles(std::mem::take(s), meta, None);
                 let item = Arc::new(Field::new("item", tiles.data_type().clone(), true));
                 let list = ListArray::new(
                     item,
@@ -334,11 +344,11 @@ impl Accumulator for MomentsAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let len = self.meta.len();
+        let float = self.meta.physical();
         let array = match self.out {
             MomentsOutput::Count => primitive_tiles::<UInt32Type>(
                 self.count.iter().map(|c| *c as u32).collect(),
-                len,
+                &self.meta.derived(DataType::UInt32, None),
                 None,
             ),
             MomentsOutput::Mean => f32_tiles(
@@ -347,7 +357,7 @@ impl Accumulator for MomentsAccumulator {
                     .zip(&self.mean)
                     .map(|(c, m)| if *c > 0.0 { *m as f32 } else { f32::NAN })
                     .collect(),
-                len,
+                &float,
                 None,
             ),
             MomentsOutput::Std => f32_tiles(
@@ -362,7 +372,7 @@ impl Accumulator for MomentsAccumulator {
                         }
                     })
                     .collect(),
-                len,
+                &float,
                 None,
             ),
         };
@@ -376,10 +386,12 @@ impl Accumulator for MomentsAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let len = self.meta.len();
+        let f64_meta = self.meta.derived(DataType::Float64, None);
         [&self.count, &self.mean, &self.m2]
             .into_iter()
-            .map(|v| tile_scalar(primitive_tiles::<Float64Type>(v.clone(), len, None)))
+            .map(|v| {
+                tile_scalar(primitive_tiles::<Float64Type>(v.clone(), &f64_meta, None))
+            })
             .collect()
     }
 
@@ -466,7 +478,7 @@ impl Accumulator for ExtremeAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        tile_scalar(f32_tiles(self.value.clone(), self.meta.len(), None))
+        tile_scalar(f32_tiles(self.value.clone(), &self.meta.physical(), None))
     }
 
     fn size(&self) -> usize {
@@ -562,7 +574,7 @@ impl Accumulator for FirstAccumulator {
             .map(|v| Some(if v.is_nan() { nodata } else { *v }))
             .collect();
         let child = arrow::compute::cast(&filled, &self.meta.dtype)?;
-        let item = Arc::new(Field::new("item", self.meta.dtype.clone(), true));
+        let item = first_output(&self.meta).item_field();
         let list =
             FixedSizeListArray::try_new(item, self.meta.len() as i32, child, None)?;
         tile_scalar(Arc::new(list))
@@ -573,10 +585,9 @@ impl Accumulator for FirstAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let len = self.meta.len();
         Ok(vec![tile_scalar(primitive_tiles::<Float64Type>(
             self.value.clone(),
-            len,
+            &self.meta.derived(DataType::Float64, None),
             None,
         ))?])
     }
@@ -587,6 +598,16 @@ impl Accumulator for FirstAccumulator {
         };
         self.fold(list, None)
     }
+}
+
+/// What `rs_first` returns for tiles `meta`: the same, with NaN as nodata for float
+/// tiles that have none.
+pub fn first_output(meta: &TileMeta) -> TileMeta {
+    let mut out = meta.clone();
+    if out.nodata.is_none() && !out.dtype.is_integer() {
+        out.nodata = Some(f64::NAN);
+    }
+    out
 }
 
 /// `f32` physical tiles of a column (used by tests and callers that need them).

@@ -10,8 +10,11 @@
 //!
 //! Conventions: tiles carry `swath:nodata`, `swath:scale` and `swath:offset` in their
 //! field metadata. Functions that compute new values work on physical values (stored ×
-//! scale + offset) and return Float32 tiles with NaN for missing pixels; masks and
-//! `rs_mask`, `rs_first` keep the stored values.
+//! scale + offset) and return Float32 tiles with NaN for missing pixels; masks are
+//! UInt8 tiles (0 false, 1 true, 255 missing); `rs_first` keeps the stored values.
+//! Results are self-describing without field metadata (NaN, the mask convention),
+//! because serialised physical plans (Ballista) keep the types of function results
+//! but not their field metadata.
 //!
 //! How to add a function: a file named after it (`rs_example.rs`) with one struct,
 //! `#[user_doc]` (description ending with its nodata behaviour, syntax, SQL example,

@@ -37,11 +37,9 @@ impl RsFirst {
         let meta = metas.into_iter().next().ok_or_else(|| {
             datafusion::common::DataFusionError::Plan("rs_first: expected a tile".into())
         })?;
-        let mut out = meta.clone();
-        if out.nodata.is_none() && !out.dtype.is_integer() {
-            out.nodata = Some(f64::NAN);
-        }
-        Ok(std::sync::Arc::new(out.field("rs_first", true)))
+        Ok(std::sync::Arc::new(
+            crate::aggregate::first_output(&meta).field("rs_first", true),
+        ))
     }
 
     fn state(&self, fields: &[FieldRef]) -> Result<Vec<FieldRef>> {

@@ -266,7 +266,7 @@ impl Args {
             Some(ColumnarValue::Array(a)) => {
                 let p = a.as_primitive_opt::<Int64Type>();
                 match p {
-                    Some(p) if p.null_count() == 0 && p.len() > 0 => {
+                    Some(p) if p.null_count() == 0 && !p.is_empty() => {
                         let v = p.value(0);
                         if p.values().iter().all(|x| *x == v) {
                             Ok(v)

@@ -28,6 +28,8 @@ pub const NODATA_KEY: &str = "swath:nodata";
 pub const SCALE_KEY: &str = "swath:scale";
 /// Field metadata: the band's offset.
 pub const OFFSET_KEY: &str = "swath:offset";
+/// Element-field metadata: the tile shape, `rows,cols`.
+pub const SHAPE_KEY: &str = "swath:shape";
 
 /// What a tile column's field says about its pixels.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,8 +76,14 @@ impl TileMeta {
             );
         }
         let len = usize::try_from(*len).unwrap_or(0);
-        let md = field.metadata();
-        let (rows, cols) = match md.get(EXTENSION_METADATA).and_then(|m| parse_shape(m)) {
+        // Metadata on the element field (if a producer put it there) wins.
+        let mut md = field.metadata().clone();
+        md.extend(item.metadata().iter().map(|(k, v)| (k.clone(), v.clone())));
+        let shape = md
+            .get(SHAPE_KEY)
+            .and_then(|s| parse_shape(&format!(r#"{{"shape":[{s}]}}"#)))
+            .or_else(|| md.get(EXTENSION_METADATA).and_then(|m| parse_shape(m)));
+        let (rows, cols) = match shape {
             Some((r, c)) if r * c == len => (r, c),
             _ => {
                 // Without tensor metadata: a square tile if the length is a square,
@@ -168,12 +176,14 @@ impl TileMeta {
         }
     }
 
+    /// The element field of such tiles.
+    pub fn item_field(&self) -> FieldRef {
+        Arc::new(Field::new("item", self.dtype.clone(), true))
+    }
+
     /// The Arrow type of a column of such tiles.
     pub fn data_type(&self) -> DataType {
-        DataType::FixedSizeList(
-            Arc::new(Field::new("item", self.dtype.clone(), true)),
-            self.len() as i32,
-        )
+        DataType::FixedSizeList(self.item_field(), self.len() as i32)
     }
 
     /// A field named `name` for such tiles, with tensor and Swath metadata.
@@ -359,20 +369,35 @@ macro_rules! to_f64 {
 }
 to_f64!(u8, u16, u32, u64, i8, i16, i32, i64, f32, f64);
 
-/// A column of `f32` tiles of `len` pixels from a flat buffer, rows null where `nulls`.
-pub fn f32_tiles(values: Vec<f32>, len: usize, nulls: Option<NullBuffer>) -> ArrayRef {
-    primitive_tiles::<Float32Type>(values, len, nulls)
-}
-
-/// A column of tiles of `len` pixels from a flat buffer of native values.
-pub fn primitive_tiles<T: ArrowPrimitiveType>(
-    values: Vec<T::Native>,
-    len: usize,
+/// A column of `f32` tiles described by `meta` (a Float32 description) from a flat
+/// buffer, rows null where `nulls`.
+pub fn f32_tiles(
+    values: Vec<f32>,
+    meta: &TileMeta,
     nulls: Option<NullBuffer>,
 ) -> ArrayRef {
-    let item = Arc::new(Field::new("item", T::DATA_TYPE, true));
+    primitive_tiles::<Float32Type>(values, meta, nulls)
+}
+
+/// A column of tiles described by `meta` (whose pixel type is `T`'s) from a flat
+/// buffer of native values.
+pub fn primitive_tiles<T: ArrowPrimitiveType>(
+    values: Vec<T::Native>,
+    meta: &TileMeta,
+    nulls: Option<NullBuffer>,
+) -> ArrayRef {
+    let item = TileMeta {
+        dtype: T::DATA_TYPE,
+        ..meta.clone()
+    }
+    .item_field();
     let child = Arc::new(PrimitiveArray::<T>::new(values.into(), None));
-    Arc::new(FixedSizeListArray::new(item, len as i32, child, nulls))
+    Arc::new(FixedSizeListArray::new(
+        item,
+        meta.len() as i32,
+        child,
+        nulls,
+    ))
 }
 
 /// The union of the row nulls of several columns.

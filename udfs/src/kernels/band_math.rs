@@ -2,11 +2,12 @@
 //! missing) or numbers (one per row); loops run over the contiguous child buffers.
 
 use arrow::array::ArrayRef;
-use arrow::datatypes::UInt8Type;
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, UInt8Type};
 use datafusion::common::Result;
 
 use crate::scalar::{Args, Number};
-use crate::tile::{TileMeta, f32_tiles, primitive_tiles, union_nulls};
+use crate::tile::{TileMeta, Tiles, f32_tiles, primitive_tiles, union_nulls};
 
 /// The value of a missing pixel in a mask tile (0 = keep, 1 = masked).
 pub const MASK_MISSING: u8 = 255;
@@ -89,7 +90,7 @@ pub fn binary(
             }
         }
     }
-    Ok(f32_tiles(out, len, tile_nulls(args)?))
+    Ok(f32_tiles(out, meta, tile_nulls(args)?))
 }
 
 /// `f(values)` per pixel over any number of operands; a float tile.
@@ -106,7 +107,7 @@ pub fn nary(args: &Args, meta: &TileMeta, f: impl Fn(&[f32]) -> f32) -> Result<A
             out.push(f(&v));
         }
     }
-    Ok(f32_tiles(out, len, tile_nulls(args)?))
+    Ok(f32_tiles(out, meta, tile_nulls(args)?))
 }
 
 /// A comparison per pixel: a mask tile of 1 (true), 0 (false) or
@@ -129,12 +130,48 @@ pub fn compare(
             });
         }
     }
-    Ok(primitive_tiles::<UInt8Type>(out, len, tile_nulls(args)?))
+    Ok(primitive_tiles::<UInt8Type>(out, meta, tile_nulls(args)?))
 }
 
-/// A mask tile's pixels (0, 1 or [`MASK_MISSING`]) from argument `i`: any nonzero
-/// value of an integer tile counts as 1, missing pixels as [`MASK_MISSING`].
+/// A mask tile's pixels from argument `i`: 0 (false), 1 (true) or [`MASK_MISSING`].
+/// UInt8 tiles follow the mask convention whatever their metadata says (0 false, 255
+/// missing, any other value true), so masks stay masks where a plan drops field
+/// metadata; other tiles are true where nonzero and missing where nodata or NaN.
 pub fn mask_values(args: &Args, i: usize) -> Result<Vec<u8>> {
+    let (list, meta) = args.tile(i)?;
+    if meta.dtype == DataType::UInt8 {
+        let raw = Tiles {
+            array: list,
+            meta: &meta,
+        }
+        .values();
+        let raw = raw.as_primitive::<UInt8Type>();
+        let mut out: Vec<u8> = raw
+            .values()
+            .iter()
+            .map(|v| match *v {
+                0 => 0,
+                MASK_MISSING => MASK_MISSING,
+                _ => 1,
+            })
+            .collect();
+        if let Some(nulls) = raw.nulls() {
+            for (o, valid) in out.iter_mut().zip(nulls.iter()) {
+                if !valid {
+                    *o = MASK_MISSING;
+                }
+            }
+        }
+        if let Some(nulls) = list.nulls() {
+            let n = meta.len();
+            for (row, valid) in nulls.iter().enumerate() {
+                if !valid {
+                    out[row * n..(row + 1) * n].fill(MASK_MISSING);
+                }
+            }
+        }
+        return Ok(out);
+    }
     let (values, _) = args.physical(i)?;
     Ok(values
         .iter()
@@ -163,14 +200,14 @@ pub fn float_meta(meta: &TileMeta) -> TileMeta {
 
 /// Float tiles from physical values (for functions that compute them directly).
 pub fn float_tiles(values: Vec<f32>, meta: &TileMeta, args: &Args) -> Result<ArrayRef> {
-    Ok(f32_tiles(values, meta.len(), tile_nulls(args)?))
+    Ok(f32_tiles(values, meta, tile_nulls(args)?))
 }
 
 /// Mask tiles from values.
 pub fn mask_tiles(values: Vec<u8>, meta: &TileMeta, args: &Args) -> Result<ArrayRef> {
     Ok(primitive_tiles::<UInt8Type>(
         values,
-        meta.len(),
+        meta,
         tile_nulls(args)?,
     ))
 }
@@ -193,21 +230,5 @@ mod tests {
         assert!(normalized_difference(0.0, 0.0).is_nan());
         assert!(normalized_difference(f32::NAN, 0.1).is_nan());
         assert_eq!(normalized_difference(1.0, 3.0), -0.5);
-    }
-
-    #[test]
-    fn float32_type_is_the_output_item_type() {
-        let a = f32_tiles(vec![1.0; 4], 4, None);
-        assert_eq!(
-            a.data_type(),
-            &arrow::datatypes::DataType::FixedSizeList(
-                std::sync::Arc::new(arrow::datatypes::Field::new(
-                    "item",
-                    <arrow::datatypes::Float32Type as arrow::datatypes::ArrowPrimitiveType>::DATA_TYPE,
-                    true
-                )),
-                4
-            )
-        );
     }
 }
