@@ -74,6 +74,8 @@ pub mod rs_tile_mean;
 pub mod rs_tile_min;
 pub mod rs_tile_std;
 pub mod rs_tile_sum;
+pub mod rs_value;
+pub mod rs_value_xy;
 pub mod rs_where;
 
 pub use planner::TileOperatorPlanner;

@@ -45,6 +45,8 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
         rs_tile_min::RsTileMin,
         rs_tile_max::RsTileMax,
         rs_tile_std::RsTileStd,
+        rs_value::RsValue,
+        rs_value_xy::RsValueXy,
     ]
 }
 

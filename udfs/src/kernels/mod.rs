@@ -2,5 +2,6 @@
 
 pub mod band_math;
 pub mod masks;
+pub mod point;
 pub mod reduce;
 pub mod tile_stats;

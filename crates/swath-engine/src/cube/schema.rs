@@ -25,6 +25,9 @@ pub const NODATA_KEY: &str = "swath:nodata";
 pub const SCALE_KEY: &str = "swath:scale";
 /// Field metadata: the band's offset.
 pub const OFFSET_KEY: &str = "swath:offset";
+/// Field metadata: the table grid (JSON: crs, transform, width, height, chunk_width,
+/// chunk_height), so functions can place a tile's pixels.
+pub const GRID_KEY: &str = "swath:grid";
 
 /// Metadata columns every datacube row has, before properties.
 pub const ITEM_COLUMNS: [&str; 5] = [
@@ -92,6 +95,7 @@ pub fn chunk_schema(def: &CubeDef) -> SchemaRef {
     fields.push(Field::new("chunk_y", ArrowType::Int32, false));
     fields.push(footprint_field());
     let (w, h) = (def.grid.chunk_width, def.grid.chunk_height);
+    let grid = serde_json::to_string(&def.grid).unwrap_or_default();
     for b in &def.bands {
         let item = Arc::new(Field::new("item", arrow_type(b.dtype), true));
         let mut meta = HashMap::from([
@@ -101,6 +105,7 @@ pub fn chunk_schema(def: &CubeDef) -> SchemaRef {
                 format!(r#"{{"shape":[{h},{w}]}}"#),
             ),
             (NODATA_KEY.to_string(), format_number(b.nodata)),
+            (GRID_KEY.to_string(), grid.clone()),
         ]);
         if let Some(s) = b.scale {
             meta.insert(SCALE_KEY.to_string(), format_number(s));
