@@ -6,6 +6,7 @@
 
 #![expect(clippy::expect_used, reason = "helpers in test binaries fail loudly")]
 
+mod examples;
 mod memory;
 mod parity;
 

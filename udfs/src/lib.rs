@@ -27,6 +27,7 @@
 pub mod aggregate;
 pub mod kernels;
 pub mod planner;
+pub mod reference;
 pub mod register;
 pub mod scalar;
 pub mod tile;

@@ -15,7 +15,7 @@ use crate::scalar::{Args, Kind, Params, scalar_udf, tile_field};
     description = r#"True where both masks are true. Mask tiles are UInt8: 1 true, 0 false, 255 (their nodata) missing; a nonzero pixel of another tile counts as true. Also planned for the SQL operator `AND` on tiles. Nodata: SQL's three-valued logic per pixel (false AND missing is false, true AND missing is missing)."#,
     syntax_example = "rs_and(a, b)",
     sql_example = r#"```sql
-> SELECT rs_tile_count(rs_where(rs_and(nir > 0.3, red < 0.1), 1, NULL)), rs_tile_count(rs_where(nir > 0.3 AND red < 0.1, 1, NULL)) FROM s2 LIMIT 1;
+> SELECT rs_tile_count(rs_where(rs_and(nir > 0.3, red < 0.1), 1, NULL)) AS named, rs_tile_count(rs_where(nir > 0.3 AND red < 0.1, 1, NULL)) AS with_operator FROM s2 LIMIT 1;
 ```"#,
     argument(name = "a", description = r#"A mask tile."#),
     argument(name = "b", description = r#"A mask tile."#)

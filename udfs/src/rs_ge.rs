@@ -15,7 +15,7 @@ use crate::scalar::{Args, Kind, Params, scalar_udf, tile_field};
     description = r#"`a >= b` per pixel. Operands are tiles (physical values) or numbers; at least one is a tile. Also planned for the SQL operator `>=` when an operand is a tile. Returns a mask tile (UInt8): 1 where true, 0 where false, 255 (its nodata) where an operand is missing."#,
     syntax_example = "rs_ge(a, b)",
     sql_example = r#"```sql
-> SELECT rs_tile_mean(rs_where(rs_ge(nir, 0.3), 1, 0)), rs_tile_mean(rs_where(nir >= 0.3, 1, 0)) FROM s2 LIMIT 1;
+> SELECT rs_tile_mean(rs_where(rs_ge(nir, 0.3), 1, 0)) AS named, rs_tile_mean(rs_where(nir >= 0.3, 1, 0)) AS with_operator FROM s2 LIMIT 1;
 ```"#,
     argument(name = "a", description = r#"A tile or a number."#),
     argument(name = "b", description = r#"A tile or a number."#)

@@ -16,7 +16,7 @@ use crate::scalar::{Args, Kind, Params, scalar_udf, tile_field};
     syntax_example = "rs_mask(tile, mask)",
     sql_example = r#"```sql
 > SELECT datetime, rs_tile_mean(rs_mask(rs_ndvi(nir, red), rs_class_mask(scl, 0, 3, 8, 9, 10))) AS ndvi
-  FROM s2 WHERE chunk_x = 0 AND chunk_y = 0 ORDER BY datetime;
+  FROM s2 WHERE chunk_x = 1 AND chunk_y = 1 ORDER BY datetime;
 ```"#,
     argument(name = "tile", description = r#"The tile to mask."#),
     argument(

@@ -15,7 +15,7 @@ use crate::scalar::{Args, Kind, Params, scalar_udf, tile_field};
     description = r#"`a - b` per pixel. Operands are tiles (converted to physical values: stored × `swath:scale` + `swath:offset`) or numbers; at least one is a tile, tiles share one shape. Also planned for the SQL operator `-` when an operand is a tile. Nodata: a pixel is missing (NaN) where an operand is missing. Returns a Float32 tile."#,
     syntax_example = "rs_subtract(a, b)",
     sql_example = r#"```sql
-> SELECT rs_tile_mean(rs_subtract(nir, red)), rs_tile_mean(nir - red) FROM s2 LIMIT 1;
+> SELECT rs_tile_mean(rs_subtract(nir, red)) AS named, rs_tile_mean(nir - red) AS with_operator FROM s2 LIMIT 1;
 ```"#,
     argument(name = "a", description = r#"A tile or a number."#),
     argument(name = "b", description = r#"A tile or a number."#)

@@ -17,7 +17,7 @@ use crate::scalar::{Args, Kind, Params, scalar_udf, value_field};
     description = r#"The mean of the valid pixels of each tile. Pixels are physical values (stored × `swath:scale` + `swath:offset`). Nodata: nodata and NaN pixels are skipped; a tile without valid pixels gives NULL. Returns Float64."#,
     syntax_example = "rs_tile_mean(tile)",
     sql_example = r#"```sql
-> SELECT datetime, rs_tile_mean(rs_ndvi(nir, red)) AS ndvi FROM s2 WHERE chunk_x = 0 AND chunk_y = 0 ORDER BY datetime;
+> SELECT datetime, rs_tile_mean(rs_ndvi(nir, red)) AS ndvi FROM s2 WHERE chunk_x = 1 AND chunk_y = 1 ORDER BY datetime;
 ```"#,
     argument(
         name = "tile",

@@ -17,8 +17,8 @@ use crate::scalar::{Args, Kind, Params, scalar_udf, value_field};
     description = r#"The value of the pixel that contains the point (lon, lat in degrees, WGS84), for rows whose chunk holds it: point extraction, e.g. a time series at a site. The tile must carry its table's grid (`swath:grid` field metadata): band columns of datacube tables do, and so do tiles derived from them in an embedded session. Nodata: NULL where the point is not in the row's chunk, or the pixel is nodata or NaN. Returns Float64 (the physical value: stored × scale + offset)."#,
     syntax_example = "rs_value(tile, chunk_x, chunk_y, lon, lat)",
     sql_example = r#"```sql
-> SELECT datetime, rs_value(red, chunk_x, chunk_y, 15.71, 45.12) AS red
-  FROM s2 WHERE rs_value(red, chunk_x, chunk_y, 15.71, 45.12) IS NOT NULL ORDER BY datetime;
+> SELECT datetime, rs_value(red, chunk_x, chunk_y, 17.999, 45.114) AS red
+  FROM s2 WHERE rs_value(red, chunk_x, chunk_y, 17.999, 45.114) IS NOT NULL ORDER BY datetime;
 ```"#,
     argument(name = "tile", description = r#"A band tile of a datacube table."#),
     argument(name = "chunk_x", description = r#"The row's `chunk_x`."#),

@@ -17,7 +17,8 @@ use crate::scalar::{Args, Kind, Params, scalar_udf, value_field};
     description = r#"The value of the pixel that contains the point (x, y in the table grid's CRS, e.g. UTM metres), for rows whose chunk holds it. The tile must carry its table's grid (`swath:grid` field metadata): band columns of datacube tables do, and so do tiles derived from them in an embedded session. Nodata: NULL where the point is not in the row's chunk, or the pixel is nodata or NaN. Returns Float64 (the physical value: stored × scale + offset)."#,
     syntax_example = "rs_value_xy(tile, chunk_x, chunk_y, x, y)",
     sql_example = r#"```sql
-> SELECT datetime, rs_value_xy(red, chunk_x, chunk_y, 712345.0, 5001234.0) AS red FROM s2 ORDER BY datetime;
+> SELECT datetime, rs_value_xy(red, chunk_x, chunk_y, 735900.0, 5000050.0) AS red
+  FROM s2 WHERE rs_value_xy(red, chunk_x, chunk_y, 735900.0, 5000050.0) IS NOT NULL ORDER BY datetime;
 ```"#,
     argument(name = "tile", description = r#"A band tile of a datacube table."#),
     argument(name = "chunk_x", description = r#"The row's `chunk_x`."#),
