@@ -97,7 +97,7 @@ impl Default for GeomedianParams {
 /// iterations used.
 pub fn geomedian_pixel(xs: &[f64], n: usize, p: GeomedianParams, y: &mut [f64]) -> usize {
     let k = xs.len() / n.max(1);
-    if k == 0 {
+    if k == 0 || n > MAX_BANDS || y.len() != n {
         y.fill(f64::NAN);
         return 0;
     }
@@ -110,8 +110,8 @@ pub fn geomedian_pixel(xs: &[f64], n: usize, p: GeomedianParams, y: &mut [f64]) 
     for yb in y.iter_mut() {
         *yb /= k as f64;
     }
-    let mut num = [0f64; 16];
-    let mut y1 = [0f64; 16];
+    let mut num = [0f64; MAX_BANDS];
+    let mut y1 = [0f64; MAX_BANDS];
     let mut iters = 0;
     while iters < p.max_iters {
         iters += 1;
@@ -206,16 +206,26 @@ pub fn stack_geomedian(
         Vec::with_capacity(tiles),
         Vec::with_capacity(tiles),
     ];
+    // Pixels in blocks, transposed to [pixel][observation][band] so each pixel's
+    // observations are contiguous.
+    let mut blk = vec![0f32; BLOCK * tiles * n];
     let mut p0 = 0;
     while p0 < len {
         let b = BLOCK.min(len - p0);
+        for (band, s) in stacks.iter().enumerate() {
+            for t in 0..tiles {
+                let src = &s[t * len + p0..t * len + p0 + b];
+                for (i, v) in src.iter().enumerate() {
+                    blk[(i * tiles + t) * n + band] = *v;
+                }
+            }
+        }
         for i in 0..b {
             let px = p0 + i;
             xs.clear();
-            for t in 0..tiles {
-                let at = t * len + px;
-                if stacks.iter().all(|s| !s[at].is_nan()) {
-                    xs.extend(stacks.iter().map(|s| f64::from(s[at])));
+            for x in blk[i * tiles * n..(i + 1) * tiles * n].chunks_exact(n) {
+                if x.iter().all(|v| !v.is_nan()) {
+                    xs.extend(x.iter().map(|v| f64::from(*v)));
                 }
             }
             let k = xs.len() / n.max(1);
