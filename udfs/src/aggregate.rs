@@ -748,3 +748,56 @@ pub fn percentile_argument(
     }
     Ok(q)
 }
+
+/// Parameters of the multi-band reducers: one or more band tiles.
+pub const BANDS: crate::scalar::Params = crate::scalar::Params {
+    names: &["band"],
+    kinds: &[crate::scalar::Kind::Tile],
+    required: 1,
+    variadic: true,
+};
+
+/// Implement an aggregate that keeps the group's tiles and reduces them per pixel
+/// with a [`StackOutput`]: `stack_udf!(Type, "name", output, params)`.
+macro_rules! stack_udf {
+    ($ty:ident, $name:literal, $out:expr, $params:expr) => {
+        $crate::aggregate::aggregate_udf!($ty, $name);
+
+        impl $ty {
+            const PARAMS: $crate::scalar::Params = $params;
+
+            fn plan(
+                &self,
+                fields: &[arrow::datatypes::FieldRef],
+            ) -> datafusion::common::Result<arrow::datatypes::FieldRef> {
+                let metas = $crate::aggregate::tile_metas($name, &Self::PARAMS, fields)?;
+                let names: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
+                $crate::aggregate::stack_return_field($name, $out, &metas, &names)
+            }
+
+            fn state(
+                &self,
+                fields: &[arrow::datatypes::FieldRef],
+            ) -> datafusion::common::Result<Vec<arrow::datatypes::FieldRef>> {
+                let metas = $crate::aggregate::tile_metas($name, &Self::PARAMS, fields)?;
+                Ok($crate::aggregate::stack_state_fields($name, &metas))
+            }
+
+            fn make(
+                &self,
+                args: &datafusion::logical_expr::function::AccumulatorArgs,
+            ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>>
+            {
+                let metas =
+                    $crate::aggregate::tile_metas($name, &Self::PARAMS, args.expr_fields)?;
+                Ok(Box::new($crate::aggregate::StackAccumulator::new(
+                    metas,
+                    $out,
+                    std::sync::Arc::clone(&args.return_field),
+                )))
+            }
+        }
+    };
+}
+
+pub(crate) use stack_udf;

@@ -1,18 +1,9 @@
 //! `rs_emad(band[, band …])`: the per-pixel EMAD from the geomedian.
 
-use std::sync::Arc;
-
-use arrow::datatypes::FieldRef;
-use datafusion::common::Result;
-use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{Accumulator, Signature};
+use datafusion::logical_expr::Signature;
 use datafusion_macros::user_doc;
 
-use crate::aggregate::{
-    StackAccumulator, StackOutput, aggregate_udf, stack_return_field, stack_state_fields,
-    tile_metas,
-};
-use crate::scalar::{Kind, Params};
+use crate::aggregate::{StackOutput, stack_udf};
 
 /// SQL function `rs_emad` (see its user documentation).
 #[user_doc(
@@ -32,37 +23,9 @@ pub struct RsEmad {
     signature: Signature,
 }
 
-aggregate_udf!(RsEmad, "rs_emad");
-
-impl RsEmad {
-    const PARAMS: Params = Params {
-        names: &["band"],
-        kinds: &[Kind::Tile],
-        required: 1,
-        variadic: true,
-    };
-
-    fn plan(&self, fields: &[FieldRef]) -> Result<FieldRef> {
-        let metas = tile_metas("rs_emad", &Self::PARAMS, fields)?;
-        stack_return_field(
-            "rs_emad",
-            StackOutput::Emad,
-            &metas,
-            &fields.iter().map(|f| f.name().clone()).collect::<Vec<_>>(),
-        )
-    }
-
-    fn state(&self, fields: &[FieldRef]) -> Result<Vec<FieldRef>> {
-        let metas = tile_metas("rs_emad", &Self::PARAMS, fields)?;
-        Ok(stack_state_fields("rs_emad", &metas))
-    }
-
-    fn make(&self, args: &AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let metas = tile_metas("rs_emad", &Self::PARAMS, args.expr_fields)?;
-        Ok(Box::new(StackAccumulator::new(
-            metas,
-            StackOutput::Emad,
-            Arc::clone(&args.return_field),
-        )))
-    }
-}
+stack_udf!(
+    RsEmad,
+    "rs_emad",
+    StackOutput::Emad,
+    crate::aggregate::BANDS
+);

@@ -1,18 +1,9 @@
 //! `rs_geomedian_mads(band[, band …])`: the geomedian, its three MADs and the observation count, in one pass.
 
-use std::sync::Arc;
-
-use arrow::datatypes::FieldRef;
-use datafusion::common::Result;
-use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{Accumulator, Signature};
+use datafusion::logical_expr::Signature;
 use datafusion_macros::user_doc;
 
-use crate::aggregate::{
-    StackAccumulator, StackOutput, aggregate_udf, stack_return_field, stack_state_fields,
-    tile_metas,
-};
-use crate::scalar::{Kind, Params};
+use crate::aggregate::{StackOutput, stack_udf};
 
 /// SQL function `rs_geomedian_mads` (see its user documentation).
 #[user_doc(
@@ -32,37 +23,9 @@ pub struct RsGeomedianMads {
     signature: Signature,
 }
 
-aggregate_udf!(RsGeomedianMads, "rs_geomedian_mads");
-
-impl RsGeomedianMads {
-    const PARAMS: Params = Params {
-        names: &["band"],
-        kinds: &[Kind::Tile],
-        required: 1,
-        variadic: true,
-    };
-
-    fn plan(&self, fields: &[FieldRef]) -> Result<FieldRef> {
-        let metas = tile_metas("rs_geomedian_mads", &Self::PARAMS, fields)?;
-        stack_return_field(
-            "rs_geomedian_mads",
-            StackOutput::GeomedianMads,
-            &metas,
-            &fields.iter().map(|f| f.name().clone()).collect::<Vec<_>>(),
-        )
-    }
-
-    fn state(&self, fields: &[FieldRef]) -> Result<Vec<FieldRef>> {
-        let metas = tile_metas("rs_geomedian_mads", &Self::PARAMS, fields)?;
-        Ok(stack_state_fields("rs_geomedian_mads", &metas))
-    }
-
-    fn make(&self, args: &AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let metas = tile_metas("rs_geomedian_mads", &Self::PARAMS, args.expr_fields)?;
-        Ok(Box::new(StackAccumulator::new(
-            metas,
-            StackOutput::GeomedianMads,
-            Arc::clone(&args.return_field),
-        )))
-    }
-}
+stack_udf!(
+    RsGeomedianMads,
+    "rs_geomedian_mads",
+    StackOutput::GeomedianMads,
+    crate::aggregate::BANDS
+);

@@ -1,18 +1,9 @@
 //! `rs_median(tile)`: the per-pixel median of a group of tiles.
 
-use std::sync::Arc;
-
-use arrow::datatypes::FieldRef;
-use datafusion::common::Result;
-use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{Accumulator, Signature};
+use datafusion::logical_expr::Signature;
 use datafusion_macros::user_doc;
 
-use crate::aggregate::{
-    StackAccumulator, StackOutput, aggregate_udf, stack_return_field, stack_state_fields,
-    tile_metas,
-};
-use crate::scalar::{Kind, Params};
+use crate::aggregate::{StackOutput, stack_udf};
 
 /// SQL function `rs_median` (see its user documentation).
 #[user_doc(
@@ -33,32 +24,9 @@ pub struct RsMedian {
     signature: Signature,
 }
 
-aggregate_udf!(RsMedian, "rs_median");
-
-impl RsMedian {
-    const PARAMS: Params = Params::fixed(&["tile"], &[Kind::Tile]);
-
-    fn plan(&self, fields: &[FieldRef]) -> Result<FieldRef> {
-        let metas = tile_metas("rs_median", &Self::PARAMS, fields)?;
-        stack_return_field(
-            "rs_median",
-            StackOutput::Percentile(50.0),
-            &metas,
-            &fields.iter().map(|f| f.name().clone()).collect::<Vec<_>>(),
-        )
-    }
-
-    fn state(&self, fields: &[FieldRef]) -> Result<Vec<FieldRef>> {
-        let metas = tile_metas("rs_median", &Self::PARAMS, fields)?;
-        Ok(stack_state_fields("rs_median", &metas))
-    }
-
-    fn make(&self, args: &AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let metas = tile_metas("rs_median", &Self::PARAMS, args.expr_fields)?;
-        Ok(Box::new(StackAccumulator::new(
-            metas,
-            StackOutput::Percentile(50.0),
-            Arc::clone(&args.return_field),
-        )))
-    }
-}
+stack_udf!(
+    RsMedian,
+    "rs_median",
+    StackOutput::Percentile(50.0),
+    crate::scalar::Params::fixed(&["tile"], &[crate::scalar::Kind::Tile])
+);

@@ -1,14 +1,11 @@
 //! `rs_value(tile, chunk_x, chunk_y, lon, lat)`: the pixel value at a lon/lat point.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, ArrayRef, Float64Array};
+use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, FieldRef};
-use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err};
+use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::Signature;
 use datafusion_macros::user_doc;
 
-use crate::kernels::point::TileGrid;
 use crate::scalar::{Args, Kind, Params, scalar_udf, value_field};
 
 /// SQL function `rs_value` (see its user documentation).
@@ -51,44 +48,6 @@ impl RsValue {
     }
 
     fn invoke(&self, args: Args) -> Result<ArrayRef> {
-        let (values, meta) = args.physical(0)?;
-        let Some(tg) = TileGrid::from_metadata(&meta.extra) else {
-            return exec_err!(
-                "rs_value: the tile carries no grid (swath:grid metadata); pass a band column of a datacube table"
-            );
-        };
-        let grid = tg
-            .grid()
-            .map_err(|e| DataFusionError::Execution(format!("rs_value: {e}")))?;
-        let (cx, cy, a, b) = (
-            args.number(1)?,
-            args.number(2)?,
-            args.number(3)?,
-            args.number(4)?,
-        );
-        let rows = args.rows;
-        let mut xs: Vec<f64> = (0..rows).map(|r| a.at(r)).collect();
-        let mut ys: Vec<f64> = (0..rows).map(|r| b.at(r)).collect();
-        crate::kernels::point::lonlat_to_grid(&grid, &mut xs, &mut ys)
-            .map_err(|e| DataFusionError::Execution(format!("rs_value: {e}")))?;
-        let (list, _) = args.tile(0)?;
-        let len = meta.len();
-        let out: Float64Array = (0..rows)
-            .map(|r| {
-                if list.is_null(r) || !(cx.at(r).is_finite() && cy.at(r).is_finite()) {
-                    return None;
-                }
-                let p = tg.pixel_in_chunk(
-                    &grid,
-                    cx.at(r) as i64,
-                    cy.at(r) as i64,
-                    xs[r],
-                    ys[r],
-                )?;
-                let v = values[r * len + p];
-                (!v.is_nan()).then_some(f64::from(v))
-            })
-            .collect();
-        Ok(Arc::new(out))
+        crate::kernels::point::extract(&args, "rs_value", true)
     }
 }

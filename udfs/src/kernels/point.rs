@@ -1,9 +1,15 @@
 //! Point extraction: which pixel of which chunk holds a point.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Float64Array};
+use datafusion::common::{DataFusionError, Result, exec_err};
 
 use serde::Deserialize;
 use swath_grid::{Crs, Grid, Transformer};
+
+use crate::scalar::Args;
 
 /// Field metadata key of the table grid a band's tiles lie on.
 pub const GRID_KEY: &str = "swath:grid";
@@ -74,4 +80,45 @@ pub fn lonlat_to_grid(
 ) -> Result<(), swath_grid::Error> {
     let t = Transformer::new(&Crs::wgs84(), &grid.crs)?;
     t.transform_points(lon, lat)
+}
+
+/// The physical value at a point of each row's tile (`rs_value` with `lonlat`,
+/// `rs_value_xy` without): arguments tile, chunk_x, chunk_y, then the point.
+pub fn extract(args: &Args, name: &str, lonlat: bool) -> Result<ArrayRef> {
+    let (values, meta) = args.physical(0)?;
+    let Some(tg) = TileGrid::from_metadata(&meta.extra) else {
+        return exec_err!(
+            "{name}: the tile carries no grid (swath:grid metadata); pass a band column of a datacube table"
+        );
+    };
+    let grid = tg
+        .grid()
+        .map_err(|e| DataFusionError::Execution(format!("{name}: {e}")))?;
+    let (cx, cy, a, b) = (
+        args.number(1)?,
+        args.number(2)?,
+        args.number(3)?,
+        args.number(4)?,
+    );
+    let rows = args.rows;
+    let mut xs: Vec<f64> = (0..rows).map(|r| a.at(r)).collect();
+    let mut ys: Vec<f64> = (0..rows).map(|r| b.at(r)).collect();
+    if lonlat {
+        lonlat_to_grid(&grid, &mut xs, &mut ys)
+            .map_err(|e| DataFusionError::Execution(format!("{name}: {e}")))?;
+    }
+    let (list, _) = args.tile(0)?;
+    let len = meta.len();
+    let out: Float64Array = (0..rows)
+        .map(|r| {
+            if list.is_null(r) || !(cx.at(r).is_finite() && cy.at(r).is_finite()) {
+                return None;
+            }
+            let p =
+                tg.pixel_in_chunk(&grid, cx.at(r) as i64, cy.at(r) as i64, xs[r], ys[r])?;
+            let v = values[r * len + p];
+            (!v.is_nan()).then_some(f64::from(v))
+        })
+        .collect();
+    Ok(Arc::new(out))
 }
