@@ -1,14 +1,12 @@
 //! `rs_tile_mean(tile)`: the mean of the valid pixels of a tile.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, ArrayRef, Float64Array};
+use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::Signature;
 use datafusion_macros::user_doc;
 
-use crate::kernels::tile_stats::Stats;
+use crate::kernels::tile_stats::per_tile;
 use crate::scalar::{Args, Kind, Params, scalar_udf, value_field};
 
 /// SQL function `rs_tile_mean` (see its user documentation).
@@ -40,20 +38,6 @@ impl RsTileMean {
     }
 
     fn invoke(&self, args: Args) -> Result<ArrayRef> {
-        let (values, meta) = args.physical(0)?;
-        let (list, _) = args.tile(0)?;
-        let len = meta.len().max(1);
-        let out: Float64Array = values
-            .chunks(len)
-            .enumerate()
-            .map(|(row, v)| {
-                if list.is_null(row) {
-                    return None;
-                }
-                let s = Stats::of(v);
-                s.mean()
-            })
-            .collect();
-        Ok(Arc::new(out))
+        per_tile(&args, |s| s.mean())
     }
 }

@@ -1,5 +1,37 @@
 //! Statistics of the valid pixels of one tile (per row of a column).
 
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Float64Array, Int64Array};
+use datafusion::common::Result;
+
+use crate::scalar::Args;
+
+/// `f(stats)` of each row's tile of argument 0, as Float64 (NULL for NULL tiles).
+pub fn per_tile(args: &Args, f: impl Fn(&Stats) -> Option<f64>) -> Result<ArrayRef> {
+    let stats = row_stats(args)?;
+    let out: Float64Array = stats.iter().map(|s| s.as_ref().and_then(&f)).collect();
+    Ok(Arc::new(out))
+}
+
+/// The valid-pixel count of each row's tile of argument 0 (NULL for NULL tiles).
+pub fn per_tile_count(args: &Args) -> Result<ArrayRef> {
+    let stats = row_stats(args)?;
+    let out: Int64Array = stats.iter().map(|s| s.map(|s| s.count as i64)).collect();
+    Ok(Arc::new(out))
+}
+
+fn row_stats(args: &Args) -> Result<Vec<Option<Stats>>> {
+    let (values, meta) = args.physical(0)?;
+    let (list, _) = args.tile(0)?;
+    let len = meta.len().max(1);
+    Ok(values
+        .chunks(len)
+        .enumerate()
+        .map(|(row, v)| (!list.is_null(row)).then(|| Stats::of(v)))
+        .collect())
+}
+
 /// Count, sum, min, max and sum of squared deviations of the valid (non-NaN)
 /// values of a slice; sums in `f64` (Welford's update for the deviations).
 #[derive(Debug, Clone, Copy, PartialEq)]
