@@ -177,6 +177,113 @@ pub struct PixelGeomedian {
     pub count: u32,
 }
 
+/// Pixels per block of the geomedian (structure of arrays, one lane per pixel).
+const GM_BLOCK: usize = 64;
+
+/// Weiszfeld iterations (as [`geomedian_pixel`]) for a block of `b` pixels at once,
+/// vectorised across pixels: `x[(t * n + band) * b + i]` (0 where invalid),
+/// `valid[t * b + i]` (1 or 0). Writes `y[band * b + i]`; a pixel without valid
+/// observations gets NaN. Each pixel stops on its own criterion, so the result is
+/// the per-pixel one; finished pixels ride along in the vector loops.
+pub fn geomedian_block(
+    x: &[f64],
+    valid: &[f64],
+    (n, tiles, b): (usize, usize, usize),
+    p: GeomedianParams,
+    y: &mut [f64],
+) {
+    let mut k = vec![0f64; b];
+    for t in 0..tiles {
+        for (ki, v) in k.iter_mut().zip(&valid[t * b..(t + 1) * b]) {
+            *ki += v;
+        }
+    }
+    y[..n * b].fill(0.0);
+    for t in 0..tiles {
+        for band in 0..n {
+            let xr = &x[(t * n + band) * b..(t * n + band + 1) * b];
+            for (yi, xi) in y[band * b..(band + 1) * b].iter_mut().zip(xr) {
+                *yi += xi;
+            }
+        }
+    }
+    let mut active: Vec<bool> = k.iter().map(|c| *c > 0.0).collect();
+    for band in 0..n {
+        for (i, yi) in y[band * b..(band + 1) * b].iter_mut().enumerate() {
+            *yi = if active[i] { *yi / k[i] } else { f64::NAN };
+        }
+    }
+    let (mut num, mut den, mut zeros) = (vec![0f64; n * b], vec![0f64; b], vec![0f64; b]);
+    let (mut d2, mut w) = (vec![0f64; b], vec![0f64; b]);
+    let mut y1 = [0f64; MAX_BANDS];
+    for _ in 0..p.max_iters {
+        if !active.iter().any(|a| *a) {
+            break;
+        }
+        num.fill(0.0);
+        den.fill(0.0);
+        zeros.fill(0.0);
+        for t in 0..tiles {
+            d2.fill(0.0);
+            for band in 0..n {
+                let xr = &x[(t * n + band) * b..(t * n + band + 1) * b];
+                let yr = &y[band * b..(band + 1) * b];
+                for ((d, xi), yi) in d2.iter_mut().zip(xr).zip(yr) {
+                    let e = xi - yi;
+                    *d += e * e;
+                }
+            }
+            let vr = &valid[t * b..(t + 1) * b];
+            for i in 0..b {
+                let (has, pos) = (vr[i] > 0.0, d2[i] > 0.0);
+                // a missing pixel's d2 is NaN (y is NaN): `pos` is false, `has` too
+                w[i] = if has && pos { 1.0 / d2[i].sqrt() } else { 0.0 };
+                zeros[i] += if has && !pos { 1.0 } else { 0.0 };
+                den[i] += w[i];
+            }
+            for band in 0..n {
+                let xr = &x[(t * n + band) * b..(t * n + band + 1) * b];
+                for ((s, wi), xi) in
+                    num[band * b..(band + 1) * b].iter_mut().zip(&w).zip(xr)
+                {
+                    *s += wi * xi;
+                }
+            }
+        }
+        for i in 0..b {
+            if !active[i] {
+                continue;
+            }
+            if den[i] == 0.0 {
+                active[i] = false; // every observation equals the estimate
+                continue;
+            }
+            for band in 0..n {
+                y1[band] = num[band * b + i] / den[i];
+            }
+            if zeros[i] > 0.0 {
+                let r = (0..n)
+                    .map(|band| ((y1[band] - y[band * b + i]) * den[i]).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                let rinv = if r == 0.0 { 0.0 } else { zeros[i] / r };
+                for band in 0..n {
+                    y1[band] = (1.0 - rinv).max(0.0) * y1[band]
+                        + rinv.min(1.0) * y[band * b + i];
+                }
+            }
+            let mut step = 0.0;
+            for band in 0..n {
+                step += (y1[band] - y[band * b + i]).powi(2);
+                y[band * b + i] = y1[band];
+            }
+            if step.sqrt() < p.eps {
+                active[i] = false;
+            }
+        }
+    }
+}
+
 /// Per-pixel geomedian of `n` band stacks (each `tiles × len`), and the MADs when
 /// `mads`. An observation counts only where all its bands are valid. Outputs: one
 /// buffer per band, then smad, emad, bcmad (empty when not asked), then counts.
@@ -199,71 +306,94 @@ pub fn stack_geomedian(
         [Vec::new(), Vec::new(), Vec::new()]
     };
     let mut counts = vec![0u32; len];
-    let mut xs: Vec<f64> = Vec::with_capacity(tiles * n);
-    let mut y = vec![0f64; n];
+    if n == 0 || n > MAX_BANDS {
+        return (bands, mad, counts);
+    }
+    let mut x = vec![0f64; tiles * n * GM_BLOCK];
+    let mut valid = vec![0f64; tiles * GM_BLOCK];
+    let mut y = vec![0f64; n * GM_BLOCK];
     let mut dev = [
         Vec::with_capacity(tiles),
         Vec::with_capacity(tiles),
         Vec::with_capacity(tiles),
     ];
-    // Pixels in blocks, transposed to [pixel][observation][band] so each pixel's
-    // observations are contiguous.
-    let mut blk = vec![0f32; BLOCK * tiles * n];
     let mut p0 = 0;
     while p0 < len {
-        let b = BLOCK.min(len - p0);
+        let b = GM_BLOCK.min(len - p0);
+        // structure of arrays: [observation][band][pixel], invalid observations 0
+        valid[..tiles * b].fill(1.0);
         for (band, s) in stacks.iter().enumerate() {
             for t in 0..tiles {
                 let src = &s[t * len + p0..t * len + p0 + b];
-                for (i, v) in src.iter().enumerate() {
-                    blk[(i * tiles + t) * n + band] = *v;
+                let dst = &mut x[(t * n + band) * b..(t * n + band + 1) * b];
+                for ((d, v), ok) in
+                    dst.iter_mut().zip(src).zip(&mut valid[t * b..(t + 1) * b])
+                {
+                    *d = f64::from(*v);
+                    if v.is_nan() {
+                        *ok = 0.0;
+                    }
                 }
             }
         }
-        for i in 0..b {
-            let px = p0 + i;
-            xs.clear();
-            for x in blk[i * tiles * n..(i + 1) * tiles * n].chunks_exact(n) {
-                if x.iter().all(|v| !v.is_nan()) {
-                    xs.extend(x.iter().map(|v| f64::from(*v)));
+        for t in 0..tiles {
+            for band in 0..n {
+                for i in 0..b {
+                    if valid[t * b + i] == 0.0 {
+                        x[(t * n + band) * b + i] = 0.0;
+                    }
                 }
             }
-            let k = xs.len() / n.max(1);
+        }
+        geomedian_block(
+            &x[..tiles * n * b],
+            &valid[..tiles * b],
+            (n, tiles, b),
+            p,
+            &mut y,
+        );
+        for i in 0..b {
+            let px = p0 + i;
+            let k = (0..tiles).filter(|t| valid[t * b + i] > 0.0).count();
             counts[px] = k as u32;
             if k == 0 {
                 continue;
             }
-            geomedian_pixel(&xs, n, p, &mut y);
-            for (band, v) in bands.iter_mut().zip(&y) {
-                band[px] = *v as f32;
+            for (band, out) in bands.iter_mut().enumerate() {
+                out[px] = y[band * b + i] as f32;
             }
-            if mads {
-                for d in dev.iter_mut() {
-                    d.clear();
+            if !mads {
+                continue;
+            }
+            for d in dev.iter_mut() {
+                d.clear();
+            }
+            let ynorm = (0..n)
+                .map(|band| y[band * b + i].powi(2))
+                .sum::<f64>()
+                .sqrt();
+            for t in (0..tiles).filter(|t| valid[t * b + i] > 0.0) {
+                let (mut dot, mut xx, mut e, mut bc_num, mut bc_den) =
+                    (0.0, 0.0, 0.0, 0.0, 0.0);
+                for band in 0..n {
+                    let (xb, yb) = (x[(t * n + band) * b + i], y[band * b + i]);
+                    dot += xb * yb;
+                    xx += xb * xb;
+                    e += (xb - yb) * (xb - yb);
+                    bc_num += (xb - yb).abs();
+                    bc_den += (xb + yb).abs();
                 }
-                let ynorm = y.iter().map(|v| v * v).sum::<f64>().sqrt();
-                for x in xs.chunks_exact(n) {
-                    let (mut dot, mut xx, mut e, mut bc_num, mut bc_den) =
-                        (0.0, 0.0, 0.0, 0.0, 0.0);
-                    for (xb, yb) in x.iter().zip(&y) {
-                        dot += xb * yb;
-                        xx += xb * xb;
-                        e += (xb - yb) * (xb - yb);
-                        bc_num += (xb - yb).abs();
-                        bc_den += (xb + yb).abs();
-                    }
-                    let norms = xx.sqrt() * ynorm;
-                    if norms > 0.0 {
-                        dev[0].push((1.0 - dot / norms) as f32);
-                    }
-                    dev[1].push(e.sqrt() as f32);
-                    if bc_den > 0.0 {
-                        dev[2].push((bc_num / bc_den) as f32);
-                    }
+                let norms = xx.sqrt() * ynorm;
+                if norms > 0.0 {
+                    dev[0].push((1.0 - dot / norms) as f32);
                 }
-                for (m, d) in mad.iter_mut().zip(dev.iter_mut()) {
-                    m[px] = percentile(d, 50.0);
+                dev[1].push(e.sqrt() as f32);
+                if bc_den > 0.0 {
+                    dev[2].push((bc_num / bc_den) as f32);
                 }
+            }
+            for (m, d) in mad.iter_mut().zip(dev.iter_mut()) {
+                m[px] = percentile(d, 50.0);
             }
         }
         p0 += b;
@@ -320,5 +450,48 @@ mod tests {
             y[0].abs() < 1e-6 && y[1].abs() < 1e-6,
             "majority point wins: {y:?}"
         );
+    }
+
+    #[test]
+    fn block_geomedian_equals_the_per_pixel_iterations() {
+        // pseudo-random 3-band stacks with missing observations and ties
+        let (tiles, len, n) = (9, 100, 3);
+        let mut seed = 42u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let stacks: Vec<Vec<f32>> = (0..n)
+            .map(|_| {
+                (0..tiles * len)
+                    .map(|_| match next() % 7 {
+                        0 => f32::NAN,
+                        1 => 0.25,
+                        r => 0.1 * r as f32 + (next() % 100) as f32 * 1e-3,
+                    })
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[f32]> = stacks.iter().map(Vec::as_slice).collect();
+        let (bands, _, counts) =
+            stack_geomedian(&refs, tiles, len, GeomedianParams::default(), false);
+        let mut y = vec![0f64; n];
+        for px in 0..len {
+            let xs: Vec<f64> = (0..tiles)
+                .filter(|t| refs.iter().all(|s| !s[t * len + px].is_nan()))
+                .flat_map(|t| refs.iter().map(move |s| f64::from(s[t * len + px])))
+                .collect();
+            assert_eq!(counts[px] as usize, xs.len() / n);
+            geomedian_pixel(&xs, n, GeomedianParams::default(), &mut y);
+            for band in 0..n {
+                let (got, want) = (bands[band][px], y[band] as f32);
+                assert!(
+                    got == want || (got.is_nan() && want.is_nan()),
+                    "pixel {px} band {band}: {got} vs {want}"
+                );
+            }
+        }
     }
 }
