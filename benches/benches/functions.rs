@@ -14,7 +14,13 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 use swath_engine::EngineConfig;
-use swath_udfs::kernels::reduce::{GeomedianParams, stack_geomedian};
+use swath_udfs::kernels::reduce::{
+    GeomedianParams, geomedian_pixel, stack_geomedian, stack_percentile,
+};
+
+/// The allocator the `swath` binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Deterministic pseudo-random numbers (xorshift).
 struct Rng(u64);
@@ -117,6 +123,54 @@ fn ndvi(c: &mut Criterion) {
             .expect("ndvi")
         })
     });
+    for (label, udf) in [
+        (
+            "subtract",
+            ScalarUDF::new_from_impl(swath_udfs::rs_subtract::RsSubtract::new()),
+        ),
+        (
+            "normalized_difference",
+            ScalarUDF::new_from_impl(
+                swath_udfs::rs_normalized_difference::RsNormalizedDifference::new(),
+            ),
+        ),
+    ] {
+        let rf = udf
+            .return_field_from_args(datafusion::logical_expr::ReturnFieldArgs {
+                arg_fields: &fields,
+                scalar_arguments: &[None, None],
+            })
+            .expect("return field");
+        let config = Arc::new(datafusion::config::ConfigOptions::default());
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                udf.invoke_with_args(ScalarFunctionArgs {
+                    args: vec![
+                        ColumnarValue::Array(Arc::clone(&nir)),
+                        ColumnarValue::Array(Arc::clone(&red)),
+                    ],
+                    arg_fields: fields.clone(),
+                    number_rows: rows,
+                    return_field: Arc::clone(&rf),
+                    config_options: Arc::clone(&config),
+                })
+                .expect("udf")
+            })
+        });
+    }
+    let meta =
+        swath_udfs::tile::TileMeta::from_field("b", "nir", &fields[0]).expect("meta");
+    let list = arrow::array::AsArray::as_fixed_size_list(nir.as_ref()).clone();
+    g.bench_function("physical_only", |b| {
+        b.iter(|| {
+            swath_udfs::tile::Tiles {
+                array: &list,
+                meta: &meta,
+            }
+            .physical()
+            .expect("physical")
+        })
+    });
     g.finish();
 }
 
@@ -156,9 +210,23 @@ fn masked_median(c: &mut Criterion) {
     )
     .expect("register");
     let q = "SELECT rs_median(rs_mask(red, rs_class_mask(scl, 3, 8, 9, 10))) FROM obs";
+    // the selection kernel alone, on the same shape with a quarter missing
+    let stack: Vec<f32> = (0..tiles * side * side)
+        .map(|_| {
+            let r = rng.next();
+            if r.is_multiple_of(4) {
+                f32::NAN
+            } else {
+                (r % 3000) as f32 * 1e-4
+            }
+        })
+        .collect();
     let mut g = c.benchmark_group("rs_median");
     g.sample_size(10);
     g.throughput(Throughput::Elements((tiles * side * side) as u64));
+    g.bench_function("kernel_24x256x256", |b| {
+        b.iter(|| stack_percentile(&stack, tiles, side * side, 50.0))
+    });
     g.bench_function("masked_24x256x256_sql", |b| {
         b.iter(|| {
             rt.block_on(async { ctx.sql(q).await?.collect().await })
@@ -178,7 +246,7 @@ fn geomedian(c: &mut Criterion) {
             (0..tiles * len)
                 .map(|_| {
                     let r = rng.next();
-                    if r % 10 == 0 {
+                    if r.is_multiple_of(10) {
                         f32::NAN
                     } else {
                         0.05 * (b as f32 + 1.0) + (r % 1000) as f32 * 1e-4
@@ -188,12 +256,37 @@ fn geomedian(c: &mut Criterion) {
         })
         .collect();
     let refs: Vec<&[f32]> = stacks.iter().map(Vec::as_slice).collect();
+    // the same pixels one at a time (the reference iterations), for comparison
+    let per_pixel: Vec<Vec<f64>> = (0..len)
+        .map(|p| {
+            (0..tiles)
+                .filter(|t| refs.iter().all(|s| !s[t * len + p].is_nan()))
+                .flat_map(|t| refs.iter().map(move |s| f64::from(s[t * len + p])))
+                .collect()
+        })
+        .collect();
+    let mut y = vec![0f64; bands];
+    let iters: usize = per_pixel
+        .iter()
+        .map(|xs| geomedian_pixel(xs, bands, GeomedianParams::default(), &mut y))
+        .sum();
+    eprintln!(
+        "geomedian: {:.1} Weiszfeld iterations per pixel",
+        iters as f64 / len as f64
+    );
     let mut g = c.benchmark_group("rs_geomedian");
     g.sample_size(10);
     // pixel-observations per second (each a 4-band vector)
     g.throughput(Throughput::Elements((tiles * len) as u64));
     g.bench_function("4bands_24x64x64_kernel", |b| {
         b.iter(|| stack_geomedian(&refs, tiles, len, GeomedianParams::default(), false))
+    });
+    g.bench_function("4bands_24x64x64_per_pixel_iterations", |b| {
+        b.iter(|| {
+            for xs in &per_pixel {
+                geomedian_pixel(xs, bands, GeomedianParams::default(), &mut y);
+            }
+        })
     });
     g.bench_function("4bands_24x64x64_kernel_with_mads", |b| {
         b.iter(|| stack_geomedian(&refs, tiles, len, GeomedianParams::default(), true))

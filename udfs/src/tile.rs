@@ -327,11 +327,25 @@ fn append_physical<T: ArrowPrimitiveType>(
     let raw = values.values();
     let start = out.len();
     let nd = nodata.filter(|v| !v.is_nan());
-    if scale == 1.0 && offset == 0.0 {
-        out.extend(raw.iter().map(|v| {
-            let x = v.to_f64();
-            if Some(x) == nd { f32::NAN } else { x as f32 }
-        }));
+    if T::Native::EXACT_IN_F32 {
+        // Branch-free f32 arithmetic the compiler vectorises (stored values up to
+        // 16 bits, and f32, are exact in f32; scale and offset round to f32). A
+        // nodata value the type cannot hold marks nothing.
+        let nd_native = nd.and_then(T::Native::from_f64_exact);
+        let (s, o) = (scale as f32, offset as f32);
+        let unscaled = scale == 1.0 && offset == 0.0;
+        match (nd_native, unscaled) {
+            (Some(nd), true) => out.extend(raw.iter().map(|v| {
+                let y = v.to_f32();
+                if *v == nd { f32::NAN } else { y }
+            })),
+            (Some(nd), false) => out.extend(raw.iter().map(|v| {
+                let y = v.to_f32() * s + o;
+                if *v == nd { f32::NAN } else { y }
+            })),
+            (None, true) => out.extend(raw.iter().map(|v| v.to_f32())),
+            (None, false) => out.extend(raw.iter().map(|v| v.to_f32() * s + o)),
+        }
     } else {
         out.extend(raw.iter().map(|v| {
             let x = v.to_f64();
@@ -351,23 +365,42 @@ fn append_physical<T: ArrowPrimitiveType>(
     }
 }
 
-/// Lossless-enough conversion of pixel values to `f64`.
-pub trait ToF64: Copy {
+/// Conversion of pixel values to floating point.
+pub trait ToF64: Copy + PartialEq {
+    /// Whether every value of the type is exact in `f32`.
+    const EXACT_IN_F32: bool;
     /// The value as `f64`.
     fn to_f64(self) -> f64;
+    /// The value as `f32`.
+    fn to_f32(self) -> f32;
+    /// The value of the type equal to `v`, if there is one.
+    fn from_f64_exact(v: f64) -> Option<Self>;
 }
 
 macro_rules! to_f64 {
-    ($($t:ty),*) => {$(
+    ($($t:ty: $exact:literal),*) => {$(
         impl ToF64 for $t {
+            const EXACT_IN_F32: bool = $exact;
             #[inline]
             fn to_f64(self) -> f64 {
                 self as f64
             }
+            #[inline]
+            fn to_f32(self) -> f32 {
+                self as f32
+            }
+            #[inline]
+            fn from_f64_exact(v: f64) -> Option<Self> {
+                let n = v as $t;
+                (n as f64 == v).then_some(n)
+            }
         }
     )*};
 }
-to_f64!(u8, u16, u32, u64, i8, i16, i32, i64, f32, f64);
+to_f64!(
+    u8: true, u16: true, i8: true, i16: true, f32: true,
+    u32: false, u64: false, i32: false, i64: false, f64: false
+);
 
 /// A column of `f32` tiles described by `meta` (a Float32 description) from a flat
 /// buffer, rows null where `nulls`.

@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+/// mimalloc: batch buffers of many megabytes are reused instead of being mapped and
+/// unmapped (with a page fault per page) on every batch, as glibc's malloc does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     swath::cli::main()
 }

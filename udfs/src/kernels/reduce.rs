@@ -54,13 +54,42 @@ pub fn percentile(values: &mut [f32], q: f64) -> f32 {
     let rank = q / 100.0 * (k - 1) as f64;
     let lo = (rank.floor() as usize).min(k - 1);
     let frac = rank - lo as f64;
-    let (_, lo_v, upper) = values.select_nth_unstable_by(lo, f32::total_cmp);
-    let lo_v = *lo_v;
-    if frac == 0.0 || upper.is_empty() {
-        return lo_v;
+    let (lo_v, hi_v) = if k <= KEYS {
+        // integer keys in a stack buffer: selection with plain integer compares
+        let mut keys = [0u32; KEYS];
+        for (key, v) in keys.iter_mut().zip(values.iter()) {
+            *key = order_key(*v);
+        }
+        let (_, lo_k, upper) = keys[..k].select_nth_unstable(lo);
+        let hi = upper.iter().copied().min();
+        (from_order_key(*lo_k), hi.map(from_order_key))
+    } else {
+        let (_, lo_v, upper) = values.select_nth_unstable_by(lo, f32::total_cmp);
+        let hi = upper.iter().copied().reduce(f32::min);
+        (*lo_v, hi)
+    };
+    match hi_v {
+        Some(hi_v) if frac > 0.0 => {
+            (f64::from(lo_v) + (f64::from(hi_v) - f64::from(lo_v)) * frac) as f32
+        }
+        _ => lo_v,
     }
-    let hi_v = upper.iter().copied().fold(f32::INFINITY, f32::min);
-    (f64::from(lo_v) + (f64::from(hi_v) - f64::from(lo_v)) * frac) as f32
+}
+
+/// Observations per pixel up to which selection runs on integer keys on the stack.
+const KEYS: usize = 128;
+
+/// A `u32` whose order is the total order of `f32` values.
+#[inline]
+fn order_key(v: f32) -> u32 {
+    let b = v.to_bits();
+    if b >> 31 == 1 { !b } else { b | 0x8000_0000 }
+}
+
+/// The inverse of [`order_key`].
+#[inline]
+fn from_order_key(k: u32) -> f32 {
+    f32::from_bits(if k >> 31 == 1 { k & 0x7fff_ffff } else { !k })
 }
 
 /// Per-pixel percentile of a stack (missing where a pixel has no valid value).
@@ -177,113 +206,6 @@ pub struct PixelGeomedian {
     pub count: u32,
 }
 
-/// Pixels per block of the geomedian (structure of arrays, one lane per pixel).
-const GM_BLOCK: usize = 64;
-
-/// Weiszfeld iterations (as [`geomedian_pixel`]) for a block of `b` pixels at once,
-/// vectorised across pixels: `x[(t * n + band) * b + i]` (0 where invalid),
-/// `valid[t * b + i]` (1 or 0). Writes `y[band * b + i]`; a pixel without valid
-/// observations gets NaN. Each pixel stops on its own criterion, so the result is
-/// the per-pixel one; finished pixels ride along in the vector loops.
-pub fn geomedian_block(
-    x: &[f64],
-    valid: &[f64],
-    (n, tiles, b): (usize, usize, usize),
-    p: GeomedianParams,
-    y: &mut [f64],
-) {
-    let mut k = vec![0f64; b];
-    for t in 0..tiles {
-        for (ki, v) in k.iter_mut().zip(&valid[t * b..(t + 1) * b]) {
-            *ki += v;
-        }
-    }
-    y[..n * b].fill(0.0);
-    for t in 0..tiles {
-        for band in 0..n {
-            let xr = &x[(t * n + band) * b..(t * n + band + 1) * b];
-            for (yi, xi) in y[band * b..(band + 1) * b].iter_mut().zip(xr) {
-                *yi += xi;
-            }
-        }
-    }
-    let mut active: Vec<bool> = k.iter().map(|c| *c > 0.0).collect();
-    for band in 0..n {
-        for (i, yi) in y[band * b..(band + 1) * b].iter_mut().enumerate() {
-            *yi = if active[i] { *yi / k[i] } else { f64::NAN };
-        }
-    }
-    let (mut num, mut den, mut zeros) = (vec![0f64; n * b], vec![0f64; b], vec![0f64; b]);
-    let (mut d2, mut w) = (vec![0f64; b], vec![0f64; b]);
-    let mut y1 = [0f64; MAX_BANDS];
-    for _ in 0..p.max_iters {
-        if !active.iter().any(|a| *a) {
-            break;
-        }
-        num.fill(0.0);
-        den.fill(0.0);
-        zeros.fill(0.0);
-        for t in 0..tiles {
-            d2.fill(0.0);
-            for band in 0..n {
-                let xr = &x[(t * n + band) * b..(t * n + band + 1) * b];
-                let yr = &y[band * b..(band + 1) * b];
-                for ((d, xi), yi) in d2.iter_mut().zip(xr).zip(yr) {
-                    let e = xi - yi;
-                    *d += e * e;
-                }
-            }
-            let vr = &valid[t * b..(t + 1) * b];
-            for i in 0..b {
-                let (has, pos) = (vr[i] > 0.0, d2[i] > 0.0);
-                // a missing pixel's d2 is NaN (y is NaN): `pos` is false, `has` too
-                w[i] = if has && pos { 1.0 / d2[i].sqrt() } else { 0.0 };
-                zeros[i] += if has && !pos { 1.0 } else { 0.0 };
-                den[i] += w[i];
-            }
-            for band in 0..n {
-                let xr = &x[(t * n + band) * b..(t * n + band + 1) * b];
-                for ((s, wi), xi) in
-                    num[band * b..(band + 1) * b].iter_mut().zip(&w).zip(xr)
-                {
-                    *s += wi * xi;
-                }
-            }
-        }
-        for i in 0..b {
-            if !active[i] {
-                continue;
-            }
-            if den[i] == 0.0 {
-                active[i] = false; // every observation equals the estimate
-                continue;
-            }
-            for band in 0..n {
-                y1[band] = num[band * b + i] / den[i];
-            }
-            if zeros[i] > 0.0 {
-                let r = (0..n)
-                    .map(|band| ((y1[band] - y[band * b + i]) * den[i]).powi(2))
-                    .sum::<f64>()
-                    .sqrt();
-                let rinv = if r == 0.0 { 0.0 } else { zeros[i] / r };
-                for band in 0..n {
-                    y1[band] = (1.0 - rinv).max(0.0) * y1[band]
-                        + rinv.min(1.0) * y[band * b + i];
-                }
-            }
-            let mut step = 0.0;
-            for band in 0..n {
-                step += (y1[band] - y[band * b + i]).powi(2);
-                y[band * b + i] = y1[band];
-            }
-            if step.sqrt() < p.eps {
-                active[i] = false;
-            }
-        }
-    }
-}
-
 /// Per-pixel geomedian of `n` band stacks (each `tiles × len`), and the MADs when
 /// `mads`. An observation counts only where all its bands are valid. Outputs: one
 /// buffer per band, then smad, emad, bcmad (empty when not asked), then counts.
@@ -306,94 +228,71 @@ pub fn stack_geomedian(
         [Vec::new(), Vec::new(), Vec::new()]
     };
     let mut counts = vec![0u32; len];
-    if n == 0 || n > MAX_BANDS {
-        return (bands, mad, counts);
-    }
-    let mut x = vec![0f64; tiles * n * GM_BLOCK];
-    let mut valid = vec![0f64; tiles * GM_BLOCK];
-    let mut y = vec![0f64; n * GM_BLOCK];
+    let mut xs: Vec<f64> = Vec::with_capacity(tiles * n);
+    let mut y = vec![0f64; n];
     let mut dev = [
         Vec::with_capacity(tiles),
         Vec::with_capacity(tiles),
         Vec::with_capacity(tiles),
     ];
+    // Pixels in blocks, transposed to [pixel][observation][band] so each pixel's
+    // observations are contiguous.
+    let mut blk = vec![0f32; BLOCK * tiles * n];
     let mut p0 = 0;
     while p0 < len {
-        let b = GM_BLOCK.min(len - p0);
-        // structure of arrays: [observation][band][pixel], invalid observations 0
-        valid[..tiles * b].fill(1.0);
+        let b = BLOCK.min(len - p0);
         for (band, s) in stacks.iter().enumerate() {
             for t in 0..tiles {
                 let src = &s[t * len + p0..t * len + p0 + b];
-                let dst = &mut x[(t * n + band) * b..(t * n + band + 1) * b];
-                for ((d, v), ok) in
-                    dst.iter_mut().zip(src).zip(&mut valid[t * b..(t + 1) * b])
-                {
-                    *d = f64::from(*v);
-                    if v.is_nan() {
-                        *ok = 0.0;
-                    }
+                for (i, v) in src.iter().enumerate() {
+                    blk[(i * tiles + t) * n + band] = *v;
                 }
             }
         }
-        for t in 0..tiles {
-            for band in 0..n {
-                for i in 0..b {
-                    if valid[t * b + i] == 0.0 {
-                        x[(t * n + band) * b + i] = 0.0;
-                    }
-                }
-            }
-        }
-        geomedian_block(
-            &x[..tiles * n * b],
-            &valid[..tiles * b],
-            (n, tiles, b),
-            p,
-            &mut y,
-        );
         for i in 0..b {
             let px = p0 + i;
-            let k = (0..tiles).filter(|t| valid[t * b + i] > 0.0).count();
+            xs.clear();
+            for x in blk[i * tiles * n..(i + 1) * tiles * n].chunks_exact(n) {
+                if x.iter().all(|v| !v.is_nan()) {
+                    xs.extend(x.iter().map(|v| f64::from(*v)));
+                }
+            }
+            let k = xs.len() / n.max(1);
             counts[px] = k as u32;
             if k == 0 {
                 continue;
             }
-            for (band, out) in bands.iter_mut().enumerate() {
-                out[px] = y[band * b + i] as f32;
+            geomedian_pixel(&xs, n, p, &mut y);
+            for (band, v) in bands.iter_mut().zip(&y) {
+                band[px] = *v as f32;
             }
-            if !mads {
-                continue;
-            }
-            for d in dev.iter_mut() {
-                d.clear();
-            }
-            let ynorm = (0..n)
-                .map(|band| y[band * b + i].powi(2))
-                .sum::<f64>()
-                .sqrt();
-            for t in (0..tiles).filter(|t| valid[t * b + i] > 0.0) {
-                let (mut dot, mut xx, mut e, mut bc_num, mut bc_den) =
-                    (0.0, 0.0, 0.0, 0.0, 0.0);
-                for band in 0..n {
-                    let (xb, yb) = (x[(t * n + band) * b + i], y[band * b + i]);
-                    dot += xb * yb;
-                    xx += xb * xb;
-                    e += (xb - yb) * (xb - yb);
-                    bc_num += (xb - yb).abs();
-                    bc_den += (xb + yb).abs();
+            if mads {
+                for d in dev.iter_mut() {
+                    d.clear();
                 }
-                let norms = xx.sqrt() * ynorm;
-                if norms > 0.0 {
-                    dev[0].push((1.0 - dot / norms) as f32);
+                let ynorm = y.iter().map(|v| v * v).sum::<f64>().sqrt();
+                for x in xs.chunks_exact(n) {
+                    let (mut dot, mut xx, mut e, mut bc_num, mut bc_den) =
+                        (0.0, 0.0, 0.0, 0.0, 0.0);
+                    for (xb, yb) in x.iter().zip(&y) {
+                        dot += xb * yb;
+                        xx += xb * xb;
+                        e += (xb - yb) * (xb - yb);
+                        bc_num += (xb - yb).abs();
+                        bc_den += (xb + yb).abs();
+                    }
+                    let norms = xx.sqrt() * ynorm;
+                    if norms > 0.0 {
+                        dev[0].push((1.0 - dot / norms) as f32);
+                    }
+                    dev[1].push(e.sqrt() as f32);
+                    if bc_den > 0.0 {
+                        dev[2].push((bc_num / bc_den) as f32);
+                    }
                 }
-                dev[1].push(e.sqrt() as f32);
-                if bc_den > 0.0 {
-                    dev[2].push((bc_num / bc_den) as f32);
+                for (m, d) in mad.iter_mut().zip(dev.iter_mut()) {
+                    m[px] = percentile(d, 50.0);
                 }
-            }
-            for (m, d) in mad.iter_mut().zip(dev.iter_mut()) {
-                m[px] = percentile(d, 50.0);
             }
         }
         p0 += b;
@@ -404,6 +303,28 @@ pub fn stack_geomedian(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn order_keys_sort_like_floats() {
+        let v = [
+            -3.5f32,
+            -0.0,
+            0.0,
+            1e-30,
+            2.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
+        for a in v {
+            assert_eq!(from_order_key(order_key(a)).to_bits(), a.to_bits());
+            for b in v {
+                assert_eq!(order_key(a).cmp(&order_key(b)), a.total_cmp(&b), "{a} {b}");
+            }
+        }
+        // more observations than the key buffer: the float path agrees
+        let mut many: Vec<f32> = (0..301).map(|i| ((i * 37) % 301) as f32).collect();
+        assert_eq!(percentile(&mut many, 50.0), 150.0);
+    }
 
     #[test]
     fn percentiles_match_numpy_by_hand() {
@@ -453,7 +374,7 @@ mod tests {
     }
 
     #[test]
-    fn block_geomedian_equals_the_per_pixel_iterations() {
+    fn stack_geomedian_equals_the_per_pixel_iterations() {
         // pseudo-random 3-band stacks with missing observations and ties
         let (tiles, len, n) = (9, 100, 3);
         let mut seed = 42u64;
