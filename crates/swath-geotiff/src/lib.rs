@@ -34,6 +34,7 @@ mod limits;
 mod raster;
 mod reader;
 mod source;
+mod stream;
 mod writer;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub use limits::Limits;
 pub use raster::{DataType, PixelData, Raster, Window};
 pub use reader::{FetchedWindow, GeoTiff, ImageInfo};
 pub use source::{BytesReader, ObjectReader, RangeReader};
+pub use stream::StreamingCog;
 pub use writer::{CogMetadata, CogOptions, Resampling, write_cog};
 
 /// Open `path` in `store` with the default limits.

@@ -116,10 +116,27 @@ impl Field {
 }
 
 /// One encoded level: its size and compressed tiles in row-major (then plane) order.
-struct Level {
-    width: u64,
-    height: u64,
-    tiles: Vec<Vec<u8>>,
+pub(crate) struct Level {
+    pub(crate) width: u64,
+    pub(crate) height: u64,
+    pub(crate) tiles: Vec<Vec<u8>>,
+}
+
+/// One level's size and its tiles' byte counts, in row-major (then plane) order.
+pub(crate) struct LevelShape {
+    pub(crate) width: u64,
+    pub(crate) height: u64,
+    pub(crate) counts: Vec<u64>,
+}
+
+impl Level {
+    fn shape(&self) -> LevelShape {
+        LevelShape {
+            width: self.width,
+            height: self.height,
+            counts: self.tiles.iter().map(|t| t.len() as u64).collect(),
+        }
+    }
 }
 
 /// Encode `raster` as a Cloud-Optimized GeoTIFF and return the file's bytes.
@@ -128,15 +145,10 @@ pub fn write_cog(
     meta: &CogMetadata,
     options: &CogOptions,
 ) -> Result<Vec<u8>> {
+    let predictor = check_options(options, raster.dtype())?;
     let bs = options.block_size;
-    if bs < 16 || !bs.is_multiple_of(16) {
-        return Err(misuse!("block size {bs} is not a positive multiple of 16"));
-    }
     if raster.width == 0 || raster.height == 0 || raster.bands == 0 {
         return Err(misuse!("cannot write an empty raster"));
-    }
-    if bs > 4096 {
-        return Err(misuse!("block size {bs} is larger than 4096"));
     }
     if raster.width > u32::MAX as usize
         || raster.height > u32::MAX as usize
@@ -159,28 +171,7 @@ pub fn write_cog(
             raster.data.len()
         ));
     }
-    if !matches!(
-        options.compression,
-        Compression::None | Compression::Deflate | Compression::Zstd | Compression::Lzw
-    ) {
-        return Err(misuse!(
-            "writing {:?} compression is not supported",
-            options.compression
-        ));
-    }
     let dtype = raster.dtype();
-    let predictor = options
-        .predictor
-        .unwrap_or(if dtype.is_float() { 3 } else { 2 });
-    let predictor = if options.compression == Compression::None {
-        1
-    } else {
-        predictor
-    };
-    match (predictor, dtype.is_float()) {
-        (1, _) | (2, false) | (3, true) => {}
-        (p, _) => return Err(misuse!("predictor {p} does not suit {dtype} samples")),
-    }
     let bs = bs as usize;
 
     // The pyramid: full resolution, then halvings.
@@ -211,16 +202,56 @@ pub fn write_cog(
         .bigtiff
         .unwrap_or(data_bytes > (4u64 << 30) - (64 << 20));
     let plan = Plan {
-        raster,
+        dtype,
+        bands: raster.bands,
         meta,
         options,
         predictor,
         bigtiff,
     };
-    assemble(&levels, &plan)
+    let shapes: Vec<LevelShape> = levels.iter().map(Level::shape).collect();
+    let (mut out, _) = layout(&shapes, &plan)?;
+    for l in levels.iter().rev() {
+        for t in &l.tiles {
+            out.extend_from_slice(t);
+        }
+    }
+    Ok(out)
 }
 
-fn encode_level(
+/// Check the options against the sample type; the predictor to use.
+pub(crate) fn check_options(options: &CogOptions, dtype: DataType) -> Result<u16> {
+    let bs = options.block_size;
+    if bs < 16 || !bs.is_multiple_of(16) {
+        return Err(misuse!("block size {bs} is not a positive multiple of 16"));
+    }
+    if bs > 4096 {
+        return Err(misuse!("block size {bs} is larger than 4096"));
+    }
+    if !matches!(
+        options.compression,
+        Compression::None | Compression::Deflate | Compression::Zstd | Compression::Lzw
+    ) {
+        return Err(misuse!(
+            "writing {:?} compression is not supported",
+            options.compression
+        ));
+    }
+    let predictor = options
+        .predictor
+        .unwrap_or(if dtype.is_float() { 3 } else { 2 });
+    let predictor = if options.compression == Compression::None {
+        1
+    } else {
+        predictor
+    };
+    match (predictor, dtype.is_float()) {
+        (1, _) | (2, false) | (3, true) => Ok(predictor),
+        (p, _) => Err(misuse!("predictor {p} does not suit {dtype} samples")),
+    }
+}
+
+pub(crate) fn encode_level(
     r: &Raster,
     bs: usize,
     predictor: u16,
@@ -273,7 +304,11 @@ fn encode_level(
 }
 
 /// Halve a raster (rounding up), 2×2 blocks to one pixel.
-fn downsample(r: &Raster, resampling: Resampling, nodata: Option<f64>) -> Result<Raster> {
+pub(crate) fn downsample(
+    r: &Raster,
+    resampling: Resampling,
+    nodata: Option<f64>,
+) -> Result<Raster> {
     let (w, h) = (r.width.div_ceil(2), r.height.div_ceil(2));
     let mut out = Vec::with_capacity(w * h * r.bands);
     for band in 0..r.bands {
@@ -368,20 +403,20 @@ fn gdal_metadata_xml(bands: &[BandMetadata]) -> Option<String> {
 /// The tags of one level's IFD, with tile offsets set to `offsets`.
 fn level_tags(
     plan: &Plan<'_>,
-    level: &Level,
+    level: &LevelShape,
     index: usize,
     offsets: &[u64],
 ) -> BTreeMap<u16, Field> {
     let Plan {
-        raster,
+        dtype,
+        bands,
         meta,
         options,
         predictor,
         bigtiff,
     } = *plan;
-    let dtype = raster.dtype();
     let bits = (dtype.size() * 8) as u16;
-    let spp = raster.bands as u16;
+    let spp = bands as u16;
     let mut t = BTreeMap::new();
     if index > 0 {
         t.insert(tag::NEW_SUBFILE_TYPE, Field::Long(vec![1]));
@@ -417,7 +452,7 @@ fn level_tags(
         tag::TILE_LENGTH,
         Field::Short(vec![options.block_size as u16]),
     );
-    let counts: Vec<u64> = level.tiles.iter().map(|t| t.len() as u64).collect();
+    let counts = level.counts.clone();
     if bigtiff {
         t.insert(tag::TILE_OFFSETS, Field::Long8(offsets.to_vec()));
         t.insert(tag::TILE_BYTE_COUNTS, Field::Long8(counts));
@@ -538,15 +573,22 @@ fn serialise_ifd(
 
 /// What every IFD of one file shares.
 #[derive(Clone, Copy)]
-struct Plan<'a> {
-    raster: &'a Raster,
-    meta: &'a CogMetadata,
-    options: &'a CogOptions,
-    predictor: u16,
-    bigtiff: bool,
+pub(crate) struct Plan<'a> {
+    pub(crate) dtype: DataType,
+    pub(crate) bands: usize,
+    pub(crate) meta: &'a CogMetadata,
+    pub(crate) options: &'a CogOptions,
+    pub(crate) predictor: u16,
+    pub(crate) bigtiff: bool,
 }
 
-fn assemble(levels: &[Level], plan: &Plan<'_>) -> Result<Vec<u8>> {
+/// The header and IFDs of a COG whose levels have these shapes, and the file offset
+/// of every tile (per level); the tile data follows, smallest overview first, each
+/// level's tiles in order.
+pub(crate) fn layout(
+    levels: &[LevelShape],
+    plan: &Plan<'_>,
+) -> Result<(Vec<u8>, Vec<Vec<u64>>)> {
     let bigtiff = plan.bigtiff;
     let mut header: Vec<u8> = if bigtiff {
         let mut h = b"II\x2b\x00\x08\x00\x00\x00".to_vec();
@@ -572,7 +614,7 @@ fn assemble(levels: &[Level], plan: &Plan<'_>) -> Result<Vec<u8>> {
     }
 
     // Pass 1: sizes of the IFDs with placeholder offsets (sizes do not depend on values).
-    let placeholder = |l: &Level| vec![0u64; l.tiles.len()];
+    let placeholder = |l: &LevelShape| vec![0u64; l.counts.len()];
     let sizes: Vec<u64> = levels
         .iter()
         .enumerate()
@@ -595,9 +637,9 @@ fn assemble(levels: &[Level], plan: &Plan<'_>) -> Result<Vec<u8>> {
     let mut offsets: Vec<Vec<u64>> = levels.iter().map(placeholder).collect();
     let mut at = data_start;
     for (i, l) in levels.iter().enumerate().rev() {
-        for (j, t) in l.tiles.iter().enumerate() {
+        for (j, c) in l.counts.iter().enumerate() {
             offsets[i][j] = at;
-            at += t.len() as u64;
+            at += c;
         }
     }
     if !bigtiff && at > u64::from(u32::MAX) {
@@ -614,10 +656,5 @@ fn assemble(levels: &[Level], plan: &Plan<'_>) -> Result<Vec<u8>> {
         out.extend(serialise_ifd(&tags, ifd_starts[i], bigtiff, next));
     }
     debug_assert_eq!(out.len() as u64, data_start);
-    for l in levels.iter().rev() {
-        for t in &l.tiles {
-            out.extend_from_slice(t);
-        }
-    }
-    Ok(out)
+    Ok((out, offsets))
 }
