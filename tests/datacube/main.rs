@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod ballista;
+mod cog;
 mod memory;
 mod parity;
 mod pushdown;

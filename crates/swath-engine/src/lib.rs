@@ -18,6 +18,7 @@ pub mod codec;
 pub mod cube;
 pub mod factory;
 pub mod options;
+pub mod output;
 pub mod session;
 
 pub use codec::{SwathLogicalCodec, SwathPhysicalCodec};

@@ -17,6 +17,7 @@ use swath_udfs::TileOperatorPlanner;
 
 use crate::codec::{SwathLogicalCodec, SwathPhysicalCodec};
 use crate::factory::{GeoTiffTableFactory, StacTableFactory};
+use crate::output::CogFormatFactory;
 
 /// How a session runs its queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +90,7 @@ pub fn register(state: &mut SessionState) -> Result<()> {
     {
         state.register_expr_planner(Arc::new(TileOperatorPlanner))?;
     }
+    state.register_file_format(Arc::new(CogFormatFactory), true)?;
     let factories = state.table_factories_mut();
     factories.insert("STAC".into(), Arc::new(StacTableFactory));
     factories.insert("GEOTIFF".into(), Arc::new(GeoTiffTableFactory));

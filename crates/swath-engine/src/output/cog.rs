@@ -1,0 +1,629 @@
+//! `COPY (query) TO 'out.tif' STORED AS COG`: the chunk rows of a query (`chunk_x`,
+//! `chunk_y`, one or more tile columns) become one georeferenced, multi-band
+//! Cloud-Optimized GeoTIFF on the table's grid, one band per tile column (named after
+//! it), covering the chunks the query returned. Written streaming: each batch's tiles
+//! go to a spill file as they arrive, then `swath_geotiff::StreamingCog` builds the
+//! file (overviews two tile rows at a time) and it is uploaded to the object store.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{
+    DataType as ArrowType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    SchemaRef, UInt8Type, UInt16Type, UInt32Type,
+};
+use async_trait::async_trait;
+use datafusion::catalog::Session;
+use datafusion::common::runtime::SpawnedTask;
+use datafusion::common::{
+    DataFusionError, GetExt, Result, Statistics, exec_err, plan_err,
+};
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::file_format::{FileFormat, FileFormatFactory};
+use datafusion::datasource::physical_plan::{FileScanConfig, FileSinkConfig, FileSource};
+use datafusion::datasource::sink::{DataSink, DataSinkExec};
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::execution::memory_pool::MemoryConsumer;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::LexRequirement;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
+use futures::StreamExt;
+use object_store::{ObjectStore, ObjectStoreExt};
+use swath_geotiff::codec::Compression;
+use swath_geotiff::{
+    BandMetadata, CogMetadata, CogOptions, DataType, PixelData, Raster, Resampling,
+    StreamingCog,
+};
+use swath_udfs::kernels::point::TileGrid;
+use swath_udfs::tile::{TileMeta, is_tile_type};
+
+/// `STORED AS COG`.
+#[derive(Debug, Default)]
+pub struct CogFormatFactory;
+
+impl GetExt for CogFormatFactory {
+    fn get_ext(&self) -> String {
+        "cog".into()
+    }
+}
+
+impl FileFormatFactory for CogFormatFactory {
+    fn create(
+        &self,
+        _state: &dyn Session,
+        options: &HashMap<String, String>,
+    ) -> Result<Arc<dyn FileFormat>> {
+        Ok(Arc::new(CogFormat {
+            options: CogWriteOptions::parse(options)?,
+        }))
+    }
+
+    fn default(&self) -> Arc<dyn FileFormat> {
+        Arc::new(CogFormat::default())
+    }
+}
+
+/// The options of `COPY … STORED AS COG OPTIONS (…)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CogWriteOptions {
+    /// `compression`: deflate (default), zstd, lzw or none.
+    pub compression: Compression,
+    /// `level`: compression level (DEFLATE 1–9, ZSTD 1–22; default 6).
+    pub level: i32,
+    /// `overviews`: how many overview levels (default: halve until one tile).
+    pub overviews: Option<usize>,
+    /// `resampling`: overview resampling, nearest (default) or average.
+    pub resampling: Resampling,
+    /// `overwrite`: replace an existing file (default false).
+    pub overwrite: bool,
+}
+
+impl Default for CogWriteOptions {
+    fn default() -> Self {
+        CogWriteOptions {
+            compression: Compression::Deflate,
+            level: 6,
+            overviews: None,
+            resampling: Resampling::Nearest,
+            overwrite: false,
+        }
+    }
+}
+
+impl CogWriteOptions {
+    /// Parse COPY options (keys with or without a `format.` prefix).
+    pub fn parse(options: &HashMap<String, String>) -> Result<Self> {
+        let mut out = CogWriteOptions::default();
+        for (k, v) in options {
+            let key = k.strip_prefix("format.").unwrap_or(k).to_ascii_lowercase();
+            let value = v.trim().to_ascii_lowercase();
+            match key.as_str() {
+                "compression" => {
+                    out.compression = match value.as_str() {
+                        "deflate" => Compression::Deflate,
+                        "zstd" => Compression::Zstd,
+                        "lzw" => Compression::Lzw,
+                        "none" => Compression::None,
+                        _ => {
+                            return plan_err!(
+                                "COG option compression: expected deflate, zstd, lzw or none, got '{v}'"
+                            );
+                        }
+                    }
+                }
+                "level" => {
+                    out.level = value.parse().map_err(|_| {
+                        DataFusionError::Plan(format!(
+                            "COG option level: not a number: '{v}'"
+                        ))
+                    })?
+                }
+                "overviews" => {
+                    out.overviews = Some(value.parse().map_err(|_| {
+                        DataFusionError::Plan(format!(
+                            "COG option overviews: not a number: '{v}'"
+                        ))
+                    })?)
+                }
+                "resampling" => {
+                    out.resampling = match value.as_str() {
+                        "nearest" => Resampling::Nearest,
+                        "average" => Resampling::Average,
+                        _ => {
+                            return plan_err!(
+                                "COG option resampling: expected nearest or average, got '{v}'"
+                            );
+                        }
+                    }
+                }
+                "overwrite" => {
+                    out.overwrite = match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => {
+                            return plan_err!(
+                                "COG option overwrite: expected true or false"
+                            );
+                        }
+                    }
+                }
+                _ => {
+                    return plan_err!(
+                        "unknown COG option '{k}' (compression, level, overviews, resampling, overwrite)"
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The COG output format (writing only; read GeoTIFFs with `STORED AS GEOTIFF`).
+#[derive(Debug, Default)]
+pub struct CogFormat {
+    options: CogWriteOptions,
+}
+
+fn output_only<T>() -> Result<T> {
+    plan_err!(
+        "COG is an output format (COPY … TO '…' STORED AS COG); read GeoTIFFs and COGs with STORED AS GEOTIFF"
+    )
+}
+
+#[async_trait]
+impl FileFormat for CogFormat {
+    fn get_ext(&self) -> String {
+        "tif".into()
+    }
+
+    fn get_ext_with_compression(&self, _c: &FileCompressionType) -> Result<String> {
+        Ok("tif".into())
+    }
+
+    fn compression_type(&self) -> Option<FileCompressionType> {
+        None
+    }
+
+    async fn infer_schema(
+        &self,
+        _state: &dyn Session,
+        _store: &Arc<dyn ObjectStore>,
+        _objects: &[object_store::ObjectMeta],
+    ) -> Result<SchemaRef> {
+        output_only()
+    }
+
+    async fn infer_stats(
+        &self,
+        _state: &dyn Session,
+        _store: &Arc<dyn ObjectStore>,
+        _table_schema: SchemaRef,
+        _object: &object_store::ObjectMeta,
+    ) -> Result<Statistics> {
+        output_only()
+    }
+
+    async fn create_physical_plan(
+        &self,
+        _state: &dyn Session,
+        _conf: FileScanConfig,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        output_only()
+    }
+
+    async fn create_writer_physical_plan(
+        &self,
+        input: Arc<dyn ExecutionPlan>,
+        _state: &dyn Session,
+        conf: FileSinkConfig,
+        _order_requirements: Option<LexRequirement>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if !conf.table_partition_cols.is_empty() {
+            return plan_err!("COG output: PARTITIONED BY is not supported");
+        }
+        let mosaic = Mosaic::plan(&input.schema())?;
+        let sink = CogSink {
+            config: conf,
+            options: self.options.clone(),
+            mosaic,
+        };
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
+    }
+
+    fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
+        // Never scanned (infer_schema refuses); DataFusion wants a source regardless.
+        Arc::new(
+            datafusion::datasource::physical_plan::ArrowSource::new_file_source(
+                table_schema,
+            ),
+        )
+    }
+}
+
+/// What a query's schema says about the mosaic to write.
+#[derive(Debug, Clone)]
+struct Mosaic {
+    chunk_x: usize,
+    chunk_y: usize,
+    /// Tile columns: index, name, description.
+    bands: Vec<(usize, String, TileMeta)>,
+    grid: TileGrid,
+    epsg: u32,
+    dtype: DataType,
+    nodata: Option<f64>,
+}
+
+impl Mosaic {
+    fn plan(schema: &SchemaRef) -> Result<Mosaic> {
+        let need = "COG output needs chunk rows: chunk_x, chunk_y and tile columns, \
+                    one row per chunk (e.g. GROUP BY chunk_x, chunk_y)";
+        let index = |name: &str| {
+            schema
+                .index_of(name)
+                .ok()
+                .filter(|i| schema.field(*i).data_type().is_integer())
+        };
+        let (Some(chunk_x), Some(chunk_y)) = (index("chunk_x"), index("chunk_y")) else {
+            return plan_err!("{need}; chunk_x or chunk_y is missing");
+        };
+        let mut bands = Vec::new();
+        for (i, f) in schema.fields().iter().enumerate() {
+            if is_tile_type(f.data_type()) {
+                let meta = TileMeta::from_field("COG output", f.name(), f)?;
+                bands.push((i, f.name().clone(), meta));
+            }
+        }
+        let Some((_, first_name, first)) = bands.first().cloned() else {
+            return plan_err!("{need}; there is no tile column");
+        };
+        for (_, name, m) in &bands[1..] {
+            first.same_shape("COG output", &first_name, m, name)?;
+            if m.dtype != first.dtype {
+                return plan_err!(
+                    "COG output: tile columns of different pixel types ({first_name} is {}, {name} is {}); a COG has one sample type — cast, or use rs_scale",
+                    first.dtype,
+                    m.dtype
+                );
+            }
+        }
+        let Some(grid) = bands
+            .iter()
+            .find_map(|(_, _, m)| TileGrid::from_metadata(&m.extra))
+        else {
+            return plan_err!(
+                "COG output: the tile columns carry no grid (swath:grid); select band columns of a datacube table or rs_* results of them"
+            );
+        };
+        if (grid.chunk_width as usize, grid.chunk_height as usize)
+            != (first.cols, first.rows)
+        {
+            return plan_err!(
+                "COG output: tiles are {}×{} but the grid's chunks are {}×{}",
+                first.rows,
+                first.cols,
+                grid.chunk_height,
+                grid.chunk_width
+            );
+        }
+        if grid.chunk_width != grid.chunk_height
+            || grid.chunk_width % 16 != 0
+            || grid.chunk_width > 4096
+        {
+            return plan_err!(
+                "COG output needs square chunks of a multiple of 16 pixels up to 4096 (the COG tiles), got {}×{}; set the table's chunk_size",
+                grid.chunk_width,
+                grid.chunk_height
+            );
+        }
+        let Some(epsg) = grid
+            .crs
+            .strip_prefix("EPSG:")
+            .and_then(|c| c.parse::<u32>().ok())
+        else {
+            return plan_err!("COG output needs an EPSG CRS, the grid's is {}", grid.crs);
+        };
+        let dtype = match first.dtype {
+            ArrowType::UInt8 => DataType::U8,
+            ArrowType::Int8 => DataType::I8,
+            ArrowType::UInt16 => DataType::U16,
+            ArrowType::Int16 => DataType::I16,
+            ArrowType::UInt32 => DataType::U32,
+            ArrowType::Int32 => DataType::I32,
+            ArrowType::Float32 => DataType::F32,
+            ArrowType::Float64 => DataType::F64,
+            ref other => {
+                return plan_err!("COG output: pixel type {other} is not supported");
+            }
+        };
+        let nodata = first.nodata.or(dtype.is_float().then_some(f64::NAN));
+        Ok(Mosaic {
+            chunk_x,
+            chunk_y,
+            bands,
+            grid,
+            epsg,
+            dtype,
+            nodata,
+        })
+    }
+
+    fn chunk_len(&self) -> usize {
+        self.grid.chunk_width as usize * self.grid.chunk_height as usize
+    }
+}
+
+/// Writes the mosaic. See the module documentation.
+struct CogSink {
+    config: FileSinkConfig,
+    options: CogWriteOptions,
+    mosaic: Mosaic,
+}
+
+impl fmt::Debug for CogSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CogSink")
+            .field("path", &self.config.original_url)
+            .finish()
+    }
+}
+
+impl DisplayAs for CogSink {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bands: Vec<&str> = self.mosaic.bands.iter().map(|b| b.1.as_str()).collect();
+        write!(
+            f,
+            "CogSink: path={}, bands=[{}], grid={} chunk={}",
+            self.config.original_url,
+            bands.join(", "),
+            self.mosaic.grid.crs,
+            self.mosaic.grid.chunk_width
+        )
+    }
+}
+
+fn io(e: impl fmt::Display) -> DataFusionError {
+    DataFusionError::Execution(format!("COG output: {e}"))
+}
+
+/// Chunks received so far: their raw tiles in a spill file.
+struct Received {
+    spill: File,
+    len: u64,
+    chunks: BTreeMap<(i64, i64), (u64, u64)>,
+}
+
+impl Received {
+    fn add(&mut self, mosaic: &Mosaic, batch: &RecordBatch) -> Result<()> {
+        let cx = arrow::compute::cast(batch.column(mosaic.chunk_x), &ArrowType::Int64)?;
+        let cy = arrow::compute::cast(batch.column(mosaic.chunk_y), &ArrowType::Int64)?;
+        let (cx, cy) = (
+            cx.as_primitive::<arrow::datatypes::Int64Type>(),
+            cy.as_primitive::<arrow::datatypes::Int64Type>(),
+        );
+        let len = mosaic.chunk_len();
+        let size = mosaic.dtype.size();
+        let mut bytes = Vec::with_capacity(len * size * mosaic.bands.len());
+        for row in 0..batch.num_rows() {
+            if cx.is_null(row) || cy.is_null(row) {
+                return exec_err!("COG output: a row without chunk_x / chunk_y");
+            }
+            let key = (cx.value(row), cy.value(row));
+            if self.chunks.contains_key(&key) {
+                return exec_err!(
+                    "COG output: more than one row for chunk ({}, {}); reduce over time first (GROUP BY chunk_x, chunk_y)",
+                    key.0,
+                    key.1
+                );
+            }
+            bytes.clear();
+            for (col, _, meta) in &mosaic.bands {
+                let list = batch.column(*col).as_fixed_size_list();
+                let nodata = mosaic.nodata.unwrap_or(0.0);
+                tile_bytes(list, row, len, meta, nodata, &mut bytes)?;
+            }
+            self.spill.seek(SeekFrom::Start(self.len)).map_err(io)?;
+            self.spill.write_all(&bytes).map_err(io)?;
+            self.chunks.insert(key, (self.len, bytes.len() as u64));
+            self.len += bytes.len() as u64;
+        }
+        Ok(())
+    }
+}
+
+/// The little-endian samples of row `row` of a tile column (nodata where the row or a
+/// pixel is null), appended to `out`.
+fn tile_bytes(
+    list: &arrow::array::FixedSizeListArray,
+    row: usize,
+    len: usize,
+    meta: &TileMeta,
+    nodata: f64,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let values: ArrayRef = list.value(row);
+    let null_row = list.is_null(row);
+    macro_rules! put {
+        ($t:ty) => {{
+            let a = values.as_primitive::<$t>();
+            let fill = arrow::compute::cast(
+                &arrow::array::Float64Array::from(vec![nodata]),
+                &meta.dtype,
+            )?;
+            let fill = fill.as_primitive::<$t>().value(0);
+            for i in 0..len {
+                let v = if null_row || a.is_null(i) {
+                    fill
+                } else {
+                    a.value(i)
+                };
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }};
+    }
+    match meta.dtype {
+        ArrowType::UInt8 => put!(UInt8Type),
+        ArrowType::Int8 => put!(Int8Type),
+        ArrowType::UInt16 => put!(UInt16Type),
+        ArrowType::Int16 => put!(Int16Type),
+        ArrowType::UInt32 => put!(UInt32Type),
+        ArrowType::Int32 => put!(Int32Type),
+        ArrowType::Float32 => put!(Float32Type),
+        ArrowType::Float64 => put!(Float64Type),
+        ref other => return exec_err!("COG output: pixel type {other} is not supported"),
+    }
+    Ok(())
+}
+
+impl CogSink {
+    /// Build the COG from the received chunks into a local file; its length.
+    fn build(&self, mut received: Received, out: &mut File) -> Result<u64> {
+        let m = &self.mosaic;
+        let (Some(&(x0, _)), Some(&(x1, _))) = (
+            received.chunks.keys().min_by_key(|k| k.0),
+            received.chunks.keys().max_by_key(|k| k.0),
+        ) else {
+            return exec_err!("COG output: the query returned no chunks");
+        };
+        let y0 = received.chunks.keys().map(|k| k.1).min().unwrap_or(0);
+        let y1 = received.chunks.keys().map(|k| k.1).max().unwrap_or(0);
+        let bs = m.grid.chunk_width as i64;
+        let clip = |c1: i64, size: u64| ((c1 + 1) * bs).min(size as i64);
+        let width = clip(x1, m.grid.width) - x0 * bs;
+        let height = clip(y1, m.grid.height) - y0 * bs;
+        if width <= 0 || height <= 0 {
+            return exec_err!("COG output: the chunks lie outside the table's grid");
+        }
+        let t = m.grid.transform;
+        let (ox, oy) = ((x0 * bs) as f64, (y0 * bs) as f64);
+        let transform = [
+            t[0],
+            t[1],
+            t[2] + t[0] * ox + t[1] * oy,
+            t[3],
+            t[4],
+            t[5] + t[3] * ox + t[4] * oy,
+        ];
+        let meta = CogMetadata {
+            epsg: Some(m.epsg),
+            transform: Some(transform),
+            nodata: m.nodata,
+            bands: m
+                .bands
+                .iter()
+                .map(|(_, name, tm)| BandMetadata {
+                    description: Some(name.clone()),
+                    scale: (tm.scale != 1.0).then_some(tm.scale),
+                    offset: (tm.offset != 0.0).then_some(tm.offset),
+                })
+                .collect(),
+            ..CogMetadata::default()
+        };
+        let options = CogOptions {
+            block_size: m.grid.chunk_width,
+            compression: self.options.compression,
+            level: self.options.level,
+            overviews: self.options.overviews,
+            resampling: self.options.resampling,
+            ..CogOptions::default()
+        };
+        let spill = || tempfile::tempfile().map_err(io);
+        let mut cog = StreamingCog::new(
+            (width as usize, height as usize, m.bands.len()),
+            m.dtype,
+            meta,
+            options,
+            (spill()?, spill()?),
+        )
+        .map_err(io)?;
+        let bsu = bs as usize;
+        for (&(cx, cy), &(at, len)) in &received.chunks {
+            if cx * bs >= m.grid.width as i64 + x0 * bs || cy * bs >= m.grid.height as i64
+            {
+                continue;
+            }
+            let mut buf = vec![0u8; len as usize];
+            received.spill.seek(SeekFrom::Start(at)).map_err(io)?;
+            received.spill.read_exact(&mut buf).map_err(io)?;
+            let data = PixelData::from_le_bytes(m.dtype, &buf).map_err(io)?;
+            let tile = Raster::new(bsu, bsu, m.bands.len(), data).map_err(io)?;
+            cog.write_tile((cx - x0) as usize, (cy - y0) as usize, &tile)
+                .map_err(io)?;
+        }
+        cog.finish(out).map_err(io)
+    }
+}
+
+#[async_trait]
+impl DataSink for CogSink {
+    fn schema(&self) -> &SchemaRef {
+        self.config.output_schema()
+    }
+
+    async fn write_all(
+        &self,
+        mut data: SendableRecordBatchStream,
+        context: &Arc<TaskContext>,
+    ) -> Result<u64> {
+        let store = context
+            .runtime_env()
+            .object_store(&self.config.object_store_url)?;
+        let Some(url) = self.config.table_paths.first() else {
+            return exec_err!("COG output: no output path");
+        };
+        let path = url.prefix().clone();
+        if !self.options.overwrite && store.head(&path).await.is_ok() {
+            return exec_err!(
+                "COG output: {} exists; add OPTIONS (overwrite 'true') to replace it",
+                self.config.original_url
+            );
+        }
+        // Working memory while the file is built: two tile rows of the mosaic (typed,
+        // and as bytes) and the halved rows (as f64 and typed), per overview level.
+        let m = &self.mosaic;
+        let reservation = MemoryConsumer::new("CogSink").register(context.memory_pool());
+        let mut received = Received {
+            spill: tempfile::tempfile().map_err(io)?,
+            len: 0,
+            chunks: BTreeMap::new(),
+        };
+        while let Some(batch) = data.next().await {
+            let batch = batch?;
+            received.add(m, &batch)?;
+        }
+        let row_bytes = m.grid.width as usize * m.bands.len() * (2 * m.dtype.size() + 4);
+        reservation.try_grow(2 * m.grid.chunk_height as usize * row_bytes)?;
+        let rows = received.chunks.len() as u64;
+        let sink = CogSink {
+            config: self.config.clone(),
+            options: self.options.clone(),
+            mosaic: self.mosaic.clone(),
+        };
+        let mut file = tempfile::tempfile().map_err(io)?;
+        let task = SpawnedTask::spawn_blocking(move || -> Result<File> {
+            sink.build(received, &mut file)?;
+            Ok(file)
+        });
+        let mut file = task.join().await.map_err(io)??;
+        reservation.free();
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut writer = object_store::buffered::BufWriter::new(Arc::clone(&store), path);
+        let mut buf = vec![0u8; 8 << 20];
+        loop {
+            let n = file.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            tokio::io::AsyncWriteExt::write_all(&mut writer, &buf[..n])
+                .await
+                .map_err(io)?;
+        }
+        tokio::io::AsyncWriteExt::shutdown(&mut writer)
+            .await
+            .map_err(io)?;
+        Ok(rows)
+    }
+}
