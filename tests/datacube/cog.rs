@@ -82,11 +82,8 @@ async fn a_median_composite_round_trips_through_gdal_as_a_valid_cog() {
     create(&ctx, "s2", &cat.collection, "bands 'red,nir,scl'").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("median.tif");
-    let n = sql(
-        &ctx,
-        &format!("COPY ({MEDIAN}) TO '{}' STORED AS COG", out.display()),
-    )
-    .await;
+    let copy = format!("COPY ({MEDIAN}) TO '{}' STORED AS COG", out.display());
+    let n = swath_engine::output::with_statement(&copy, sql(&ctx, &copy)).await;
     let written = n[0]
         .column(0)
         .as_primitive::<arrow::datatypes::UInt64Type>()
@@ -146,6 +143,38 @@ async fn a_median_composite_round_trips_through_gdal_as_a_valid_cog() {
         .map(|v| v.as_f64().expect("f"))
         .collect();
     assert_eq!((t[0], t[1], t[3], t[4]), (10.0, 0.0, 0.0, -10.0));
+    // provenance: a STAC item beside the file
+    let item: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("median.json")).expect("item"),
+    )
+    .expect("json");
+    let p = &item["properties"];
+    assert_eq!(item["id"], "median");
+    assert_eq!(item["assets"]["data"]["href"], "./median.tif");
+    assert_eq!(p["swath:sql"], Value::String(copy.clone()));
+    assert_eq!(p["proj:code"], "EPSG:32633");
+    assert_eq!(p["proj:shape"], serde_json::json!([gh, gw]));
+    assert_eq!(p["proj:transform"], g["transform"]);
+    assert_eq!(
+        p["swath:inputs"]["collections"],
+        serde_json::json!(["sentinel-2-l2a"])
+    );
+    // the 12 items of the 4 fused observations
+    assert_eq!(
+        p["swath:inputs"]["items"].as_array().expect("items").len(),
+        12
+    );
+    assert_eq!(
+        p["start_datetime"].as_str().map(|s| &s[..10]),
+        Some("2023-06-01")
+    );
+    assert!(
+        p["swath:plan"]
+            .as_str()
+            .expect("plan")
+            .contains("CubeScanExec")
+    );
+    assert_eq!(item["bbox"].as_array().map(Vec::len), Some(4));
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 //! Cloud-Optimized GeoTIFF on the table's grid, one band per tile column (named after
 //! it), covering the chunks the query returned. Written streaming: each batch's tiles
 //! go to a spill file as they arrive, then `swath_geotiff::StreamingCog` builds the
-//! file (overviews two tile rows at a time) and it is uploaded to the object store.
+//! file (overviews two tile rows at a time) and it is uploaded to the object store,
+//! with its provenance as a STAC item beside it (`out.tif` → `out.json`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -39,6 +40,8 @@ use swath_geotiff::{
     StreamingCog,
 };
 use swath_udfs::kernels::point::TileGrid;
+
+use crate::output::provenance::{Inputs, RasterInfo, stac_item};
 use swath_udfs::tile::{TileMeta, is_tile_type};
 
 /// `STORED AS COG`.
@@ -230,6 +233,7 @@ impl FileFormat for CogFormat {
             config: conf,
             options: self.options.clone(),
             mosaic,
+            inputs: Inputs::of(&input),
         };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
@@ -361,6 +365,13 @@ struct CogSink {
     config: FileSinkConfig,
     options: CogWriteOptions,
     mosaic: Mosaic,
+    inputs: Inputs,
+}
+
+/// Where and how big the written mosaic is.
+struct Written {
+    transform: [f64; 6],
+    shape: (u64, u64),
 }
 
 impl fmt::Debug for CogSink {
@@ -479,8 +490,8 @@ fn tile_bytes(
 }
 
 impl CogSink {
-    /// Build the COG from the received chunks into a local file; its length.
-    fn build(&self, mut received: Received, out: &mut File) -> Result<u64> {
+    /// Build the COG from the received chunks into a local file.
+    fn build(&self, mut received: Received, out: &mut File) -> Result<Written> {
         let m = &self.mosaic;
         let (Some(&(x0, _)), Some(&(x1, _))) = (
             received.chunks.keys().min_by_key(|k| k.0),
@@ -553,7 +564,11 @@ impl CogSink {
             cog.write_tile((cx - x0) as usize, (cy - y0) as usize, &tile)
                 .map_err(io)?;
         }
-        cog.finish(out).map_err(io)
+        cog.finish(out).map_err(io)?;
+        Ok(Written {
+            transform,
+            shape: (width as u64, height as u64),
+        })
     }
 }
 
@@ -601,16 +616,18 @@ impl DataSink for CogSink {
             config: self.config.clone(),
             options: self.options.clone(),
             mosaic: self.mosaic.clone(),
+            inputs: Inputs::default(),
         };
         let mut file = tempfile::tempfile().map_err(io)?;
-        let task = SpawnedTask::spawn_blocking(move || -> Result<File> {
-            sink.build(received, &mut file)?;
-            Ok(file)
+        let task = SpawnedTask::spawn_blocking(move || -> Result<(File, Written)> {
+            let written = sink.build(received, &mut file)?;
+            Ok((file, written))
         });
-        let mut file = task.join().await.map_err(io)??;
+        let (mut file, written) = task.join().await.map_err(io)??;
         reservation.free();
         file.seek(SeekFrom::Start(0)).map_err(io)?;
-        let mut writer = object_store::buffered::BufWriter::new(Arc::clone(&store), path);
+        let mut writer =
+            object_store::buffered::BufWriter::new(Arc::clone(&store), path.clone());
         let mut buf = vec![0u8; 8 << 20];
         loop {
             let n = file.read(&mut buf).map_err(io)?;
@@ -624,6 +641,35 @@ impl DataSink for CogSink {
         tokio::io::AsyncWriteExt::shutdown(&mut writer)
             .await
             .map_err(io)?;
+        // The STAC item beside it.
+        let name = path.filename().unwrap_or("output.tif").to_string();
+        let stem = name
+            .strip_suffix(".tif")
+            .or_else(|| name.strip_suffix(".tiff"))
+            .unwrap_or(&name)
+            .to_string();
+        let raster = RasterInfo {
+            id: stem.clone(),
+            href: format!("./{name}"),
+            media_type: "image/tiff; application=geotiff; profile=cloud-optimized".into(),
+            crs: m.grid.crs.clone(),
+            transform: written.transform,
+            shape: written.shape,
+            bands: m
+                .bands
+                .iter()
+                .map(|(_, n, _)| (n.clone(), m.dtype.name().to_string(), m.nodata))
+                .collect(),
+        };
+        let item = stac_item(&raster, &self.inputs);
+        let mut parts: Vec<String> =
+            path.parts().map(|p| p.as_ref().to_string()).collect();
+        if let Some(last) = parts.last_mut() {
+            *last = format!("{stem}.json");
+        }
+        let item_path = object_store::path::Path::from_iter(parts);
+        let body = serde_json::to_vec_pretty(&item).map_err(io)?;
+        store.put(&item_path, body.into()).await?;
         Ok(rows)
     }
 }

@@ -2,5 +2,7 @@
 //! and JSON for pixel rows and scalars).
 
 pub mod cog;
+pub mod provenance;
 
 pub use cog::{CogFormatFactory, CogWriteOptions};
+pub use provenance::with_statement;
