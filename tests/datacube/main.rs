@@ -15,6 +15,7 @@ mod pushdown;
 mod s3;
 mod slt;
 mod table;
+mod zarr;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -17,7 +17,7 @@ use swath_udfs::TileOperatorPlanner;
 
 use crate::codec::{SwathLogicalCodec, SwathPhysicalCodec};
 use crate::factory::{GeoTiffTableFactory, StacTableFactory};
-use crate::output::CogFormatFactory;
+use crate::output::{CogFormatFactory, ZarrFormatFactory};
 
 /// How a session runs its queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +91,7 @@ pub fn register(state: &mut SessionState) -> Result<()> {
         state.register_expr_planner(Arc::new(TileOperatorPlanner))?;
     }
     state.register_file_format(Arc::new(CogFormatFactory), true)?;
+    state.register_file_format(Arc::new(ZarrFormatFactory), true)?;
     let factories = state.table_factories_mut();
     factories.insert("STAC".into(), Arc::new(StacTableFactory));
     factories.insert("GEOTIFF".into(), Arc::new(GeoTiffTableFactory));

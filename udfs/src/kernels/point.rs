@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, Float64Array};
 use datafusion::common::{DataFusionError, Result, exec_err};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use swath_grid::{Crs, Grid, Transformer};
 
 use crate::scalar::Args;
@@ -15,7 +15,7 @@ use crate::scalar::Args;
 pub const GRID_KEY: &str = "swath:grid";
 
 /// The grid a table's tiles lie on, as the datacube table writes it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TileGrid {
     /// `EPSG:n` or a PROJ string.
     pub crs: String,

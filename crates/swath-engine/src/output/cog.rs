@@ -228,7 +228,7 @@ impl FileFormat for CogFormat {
         if !conf.table_partition_cols.is_empty() {
             return plan_err!("COG output: PARTITIONED BY is not supported");
         }
-        let mosaic = Mosaic::plan(&input.schema())?;
+        let mosaic = Mosaic::plan(&input.schema(), "COG output", true)?;
         let sink = CogSink {
             config: conf,
             options: self.options.clone(),
@@ -250,21 +250,28 @@ impl FileFormat for CogFormat {
 
 /// What a query's schema says about the mosaic to write.
 #[derive(Debug, Clone)]
-struct Mosaic {
-    chunk_x: usize,
-    chunk_y: usize,
+pub(crate) struct Mosaic {
+    pub(crate) chunk_x: usize,
+    pub(crate) chunk_y: usize,
     /// Tile columns: index, name, description.
-    bands: Vec<(usize, String, TileMeta)>,
-    grid: TileGrid,
-    epsg: u32,
-    dtype: DataType,
-    nodata: Option<f64>,
+    pub(crate) bands: Vec<(usize, String, TileMeta)>,
+    pub(crate) grid: TileGrid,
+    /// EPSG code (COG output; 0 otherwise).
+    pub(crate) epsg: u32,
+    /// The one sample type of a COG (the first band's otherwise).
+    pub(crate) dtype: DataType,
+    /// The COG's nodata (the first band's).
+    pub(crate) nodata: Option<f64>,
 }
 
 impl Mosaic {
-    fn plan(schema: &SchemaRef) -> Result<Mosaic> {
-        let need = "COG output needs chunk rows: chunk_x, chunk_y and tile columns, \
-                    one row per chunk (e.g. GROUP BY chunk_x, chunk_y)";
+    /// Check a query's schema for `what` ("COG output", "Zarr output"); a COG also
+    /// needs one sample type, square chunks of a multiple of 16 and an EPSG CRS.
+    pub(crate) fn plan(schema: &SchemaRef, what: &str, cog: bool) -> Result<Mosaic> {
+        let need = format!(
+            "{what} needs chunk rows: chunk_x, chunk_y and tile columns, \
+             one row per chunk (e.g. GROUP BY chunk_x, chunk_y)"
+        );
         let index = |name: &str| {
             schema
                 .index_of(name)
@@ -277,7 +284,7 @@ impl Mosaic {
         let mut bands = Vec::new();
         for (i, f) in schema.fields().iter().enumerate() {
             if is_tile_type(f.data_type()) {
-                let meta = TileMeta::from_field("COG output", f.name(), f)?;
+                let meta = TileMeta::from_field(what, f.name(), f)?;
                 bands.push((i, f.name().clone(), meta));
             }
         }
@@ -285,8 +292,8 @@ impl Mosaic {
             return plan_err!("{need}; there is no tile column");
         };
         for (_, name, m) in &bands[1..] {
-            first.same_shape("COG output", &first_name, m, name)?;
-            if m.dtype != first.dtype {
+            first.same_shape(what, &first_name, m, name)?;
+            if cog && m.dtype != first.dtype {
                 return plan_err!(
                     "COG output: tile columns of different pixel types ({first_name} is {}, {name} is {}); a COG has one sample type — cast, or use rs_scale",
                     first.dtype,
@@ -299,23 +306,24 @@ impl Mosaic {
             .find_map(|(_, _, m)| TileGrid::from_metadata(&m.extra))
         else {
             return plan_err!(
-                "COG output: the tile columns carry no grid (swath:grid); select band columns of a datacube table or rs_* results of them"
+                "{what}: the tile columns carry no grid (swath:grid); select band columns of a datacube table or rs_* results of them"
             );
         };
         if (grid.chunk_width as usize, grid.chunk_height as usize)
             != (first.cols, first.rows)
         {
             return plan_err!(
-                "COG output: tiles are {}×{} but the grid's chunks are {}×{}",
+                "{what}: tiles are {}×{} but the grid's chunks are {}×{}",
                 first.rows,
                 first.cols,
                 grid.chunk_height,
                 grid.chunk_width
             );
         }
-        if grid.chunk_width != grid.chunk_height
-            || grid.chunk_width % 16 != 0
-            || grid.chunk_width > 4096
+        if cog
+            && (grid.chunk_width != grid.chunk_height
+                || grid.chunk_width % 16 != 0
+                || grid.chunk_width > 4096)
         {
             return plan_err!(
                 "COG output needs square chunks of a multiple of 16 pixels up to 4096 (the COG tiles), got {}×{}; set the table's chunk_size",
@@ -323,12 +331,19 @@ impl Mosaic {
                 grid.chunk_height
             );
         }
-        let Some(epsg) = grid
+        let epsg = grid
             .crs
             .strip_prefix("EPSG:")
-            .and_then(|c| c.parse::<u32>().ok())
-        else {
-            return plan_err!("COG output needs an EPSG CRS, the grid's is {}", grid.crs);
+            .and_then(|c| c.parse::<u32>().ok());
+        let epsg = match (epsg, cog) {
+            (Some(e), _) => e,
+            (None, false) => 0,
+            (None, true) => {
+                return plan_err!(
+                    "COG output needs an EPSG CRS, the grid's is {}",
+                    grid.crs
+                );
+            }
         };
         let dtype = match first.dtype {
             ArrowType::UInt8 => DataType::U8,
@@ -355,7 +370,7 @@ impl Mosaic {
         })
     }
 
-    fn chunk_len(&self) -> usize {
+    pub(crate) fn chunk_len(&self) -> usize {
         self.grid.chunk_width as usize * self.grid.chunk_height as usize
     }
 }
@@ -447,7 +462,7 @@ impl Received {
 
 /// The little-endian samples of row `row` of a tile column (nodata where the row or a
 /// pixel is null), appended to `out`.
-fn tile_bytes(
+pub(crate) fn tile_bytes(
     list: &arrow::array::FixedSizeListArray,
     row: usize,
     len: usize,
