@@ -211,4 +211,51 @@ async fn tables_over_s3_read_only_the_tiles_they_need() {
         touched.len()
     );
     assert!(fetched * 2 < total, "fetched {fetched} of {total} bytes");
+
+    // Outputs go to object-store URLs too: a COG and its STAC item written to S3 are
+    // the file written locally.
+    let mosaic = |t: &str| {
+        format!(
+            "SELECT chunk_x, chunk_y, rs_first(red) AS red FROM {t} GROUP BY chunk_x, chunk_y"
+        )
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local_out = dir.path().join("first.tif");
+    sql(
+        &ctx,
+        &format!(
+            "COPY ({}) TO '{}' STORED AS COG",
+            mosaic("local"),
+            local_out.display()
+        ),
+    )
+    .await;
+    sql(
+        &ctx,
+        &format!(
+            "COPY ({}) TO 's3://cube/out/first.tif' STORED AS COG",
+            mosaic("remote")
+        ),
+    )
+    .await;
+    let remote_bytes = s3
+        .get(&object_store::path::Path::from("out/first.tif"))
+        .await
+        .expect("the COG is on S3")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(
+        remote_bytes.as_ref(),
+        std::fs::read(&local_out).expect("local").as_slice()
+    );
+    let item = s3
+        .get(&object_store::path::Path::from("out/first.json"))
+        .await
+        .expect("the STAC item is on S3")
+        .bytes()
+        .await
+        .expect("bytes");
+    let item: serde_json::Value = serde_json::from_slice(&item).expect("json");
+    assert_eq!(item["assets"]["data"]["href"], "./first.tif");
 }
