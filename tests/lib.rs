@@ -139,3 +139,19 @@ impl<R: RangeReader> RangeReader for CountingReader<R> {
         .boxed()
     }
 }
+
+/// Run `tests/scripts/<script>` with `args` in the test virtualenv and parse the JSON
+/// it prints; panics with its stderr when it fails.
+pub fn script_json(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let out = Command::new(python())
+        .arg(repo_root().join("tests/scripts").join(script))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{script}: {e}"));
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{script}: {e}"))
+}

@@ -1,8 +1,6 @@
 //! `COPY (…) TO '…' STORED AS COG`: the file GDAL reads back has the query's pixels on
 //! the table's grid, validates as a COG, and bad requests fail at planning.
 
-use std::process::Command;
-
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{Float32Type, Int32Type};
 use serde_json::Value;
@@ -13,17 +11,7 @@ use swath_synth::SynthSpec;
 use crate::{context, create, generate, sql, sql_err, tiny};
 
 fn gdal(path: &std::path::Path) -> Value {
-    let out = Command::new(swath_tests::python())
-        .arg(swath_tests::repo_root().join("tests/scripts/cog_check.py"))
-        .arg(path)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
+    swath_tests::script_json("cog_check.py", &[path.as_os_str()])
 }
 
 const MEDIAN: &str = "SELECT chunk_x, chunk_y, \

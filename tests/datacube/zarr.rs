@@ -1,8 +1,6 @@
 //! `COPY (…) TO '…' STORED AS ZARR`: xarray + rioxarray open the store with the grid's
 //! CRS, transform and pixel-centre coordinates, and the query's pixels.
 
-use std::process::Command;
-
 use arrow::array::AsArray;
 use arrow::datatypes::{Float32Type, Int32Type};
 use serde_json::Value;
@@ -10,17 +8,7 @@ use serde_json::Value;
 use crate::{context, create, sql, sql_err, tiny};
 
 fn xarray(path: &std::path::Path) -> Value {
-    let out = Command::new(swath_tests::python())
-        .arg(swath_tests::repo_root().join("tests/scripts/zarr_check.py"))
-        .arg(path)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
+    swath_tests::script_json("zarr_check.py", &[path.as_os_str()])
 }
 
 #[tokio::test]

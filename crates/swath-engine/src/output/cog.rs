@@ -20,20 +20,15 @@ use arrow::datatypes::{
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::runtime::SpawnedTask;
-use datafusion::common::{
-    DataFusionError, GetExt, Result, Statistics, exec_err, plan_err,
-};
-use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::common::{DataFusionError, GetExt, Result, exec_err, plan_err};
 use datafusion::datasource::file_format::{FileFormat, FileFormatFactory};
-use datafusion::datasource::physical_plan::{FileScanConfig, FileSinkConfig, FileSource};
-use datafusion::datasource::sink::{DataSink, DataSinkExec};
-use datafusion::datasource::table_schema::TableSchema;
+use datafusion::datasource::physical_plan::FileSinkConfig;
+use datafusion::datasource::sink::DataSink;
 use datafusion::execution::memory_pool::MemoryConsumer;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::LexRequirement;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use futures::StreamExt;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::ObjectStoreExt;
 use swath_geotiff::codec::Compression;
 use swath_geotiff::{
     BandMetadata, CogMetadata, CogOptions, DataType, PixelData, Raster, Resampling,
@@ -42,6 +37,7 @@ use swath_geotiff::{
 use swath_udfs::kernels::point::TileGrid;
 
 use crate::output::provenance::{Inputs, RasterInfo, stac_item};
+use crate::output::{OutputFormat, RasterOutput};
 use swath_udfs::tile::{TileMeta, is_tile_type};
 
 /// `STORED AS COG`.
@@ -60,13 +56,13 @@ impl FileFormatFactory for CogFormatFactory {
         _state: &dyn Session,
         options: &HashMap<String, String>,
     ) -> Result<Arc<dyn FileFormat>> {
-        Ok(Arc::new(CogFormat {
+        Ok(Arc::new(OutputFormat(CogOutput {
             options: CogWriteOptions::parse(options)?,
-        }))
+        })))
     }
 
     fn default(&self) -> Arc<dyn FileFormat> {
-        Arc::new(CogFormat::default())
+        Arc::new(OutputFormat(CogOutput::default()))
     }
 }
 
@@ -165,86 +161,27 @@ impl CogWriteOptions {
     }
 }
 
-/// The COG output format (writing only; read GeoTIFFs with `STORED AS GEOTIFF`).
+/// The COG output (writing only; read GeoTIFFs with `STORED AS GEOTIFF`).
 #[derive(Debug, Default)]
-pub struct CogFormat {
+pub struct CogOutput {
     options: CogWriteOptions,
 }
 
-fn output_only<T>() -> Result<T> {
-    plan_err!(
-        "COG is an output format (COPY … TO '…' STORED AS COG); read GeoTIFFs and COGs with STORED AS GEOTIFF"
-    )
-}
+impl RasterOutput for CogOutput {
+    const NAME: &'static str = "COG";
+    const EXT: &'static str = "tif";
 
-#[async_trait]
-impl FileFormat for CogFormat {
-    fn get_ext(&self) -> String {
-        "tif".into()
-    }
-
-    fn get_ext_with_compression(&self, _c: &FileCompressionType) -> Result<String> {
-        Ok("tif".into())
-    }
-
-    fn compression_type(&self) -> Option<FileCompressionType> {
-        None
-    }
-
-    async fn infer_schema(
+    fn sink(
         &self,
-        _state: &dyn Session,
-        _store: &Arc<dyn ObjectStore>,
-        _objects: &[object_store::ObjectMeta],
-    ) -> Result<SchemaRef> {
-        output_only()
-    }
-
-    async fn infer_stats(
-        &self,
-        _state: &dyn Session,
-        _store: &Arc<dyn ObjectStore>,
-        _table_schema: SchemaRef,
-        _object: &object_store::ObjectMeta,
-    ) -> Result<Statistics> {
-        output_only()
-    }
-
-    async fn create_physical_plan(
-        &self,
-        _state: &dyn Session,
-        _conf: FileScanConfig,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        output_only()
-    }
-
-    async fn create_writer_physical_plan(
-        &self,
-        input: Arc<dyn ExecutionPlan>,
-        _state: &dyn Session,
+        input: &Arc<dyn ExecutionPlan>,
         conf: FileSinkConfig,
-        _order_requirements: Option<LexRequirement>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        if !conf.table_partition_cols.is_empty() {
-            return plan_err!("COG output: PARTITIONED BY is not supported");
-        }
-        let mosaic = Mosaic::plan(&input.schema(), "COG output", true)?;
-        let sink = CogSink {
+    ) -> Result<Arc<dyn DataSink>> {
+        Ok(Arc::new(CogSink {
             config: conf,
             options: self.options.clone(),
-            mosaic,
-            inputs: Inputs::of(&input),
-        };
-        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
-    }
-
-    fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
-        // Never scanned (infer_schema refuses); DataFusion wants a source regardless.
-        Arc::new(
-            datafusion::datasource::physical_plan::ArrowSource::new_file_source(
-                table_schema,
-            ),
-        )
+            mosaic: Mosaic::plan(&input.schema(), "COG output", true)?,
+            inputs: Inputs::of(input),
+        }))
     }
 }
 

@@ -13,16 +13,11 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType as ArrowType, Int64Type, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
-use datafusion::common::{
-    DataFusionError, GetExt, Result, Statistics, exec_err, plan_err,
-};
-use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::common::{DataFusionError, GetExt, Result, exec_err, plan_err};
 use datafusion::datasource::file_format::{FileFormat, FileFormatFactory};
-use datafusion::datasource::physical_plan::{FileScanConfig, FileSinkConfig, FileSource};
-use datafusion::datasource::sink::{DataSink, DataSinkExec};
-use datafusion::datasource::table_schema::TableSchema;
+use datafusion::datasource::physical_plan::FileSinkConfig;
+use datafusion::datasource::sink::DataSink;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_expr::LexRequirement;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use futures::StreamExt;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -33,6 +28,7 @@ use zarrs::group::GroupBuilder;
 use zarrs_object_store::AsyncObjectStore;
 
 use super::cog::{Mosaic, tile_bytes};
+use super::{OutputFormat, RasterOutput};
 
 type Store = AsyncObjectStore<object_store::prefix::PrefixStore<Arc<dyn ObjectStore>>>;
 
@@ -72,92 +68,39 @@ impl FileFormatFactory for ZarrFormatFactory {
                 _ => return plan_err!("unknown Zarr option '{k}' (level, overwrite)"),
             }
         }
-        Ok(Arc::new(ZarrFormat { level, overwrite }))
+        Ok(Arc::new(OutputFormat(ZarrOutput { level, overwrite })))
     }
 
     fn default(&self) -> Arc<dyn FileFormat> {
-        Arc::new(ZarrFormat {
+        Arc::new(OutputFormat(ZarrOutput {
             level: 3,
             overwrite: false,
-        })
+        }))
     }
 }
 
-/// The Zarr output format (writing only).
+/// The Zarr output (writing only).
 #[derive(Debug)]
-pub struct ZarrFormat {
+pub struct ZarrOutput {
     level: i32,
     overwrite: bool,
 }
 
-fn output_only<T>() -> Result<T> {
-    plan_err!("ZARR is an output format here (COPY … TO '…' STORED AS ZARR)")
-}
+impl RasterOutput for ZarrOutput {
+    const NAME: &'static str = "ZARR";
+    const EXT: &'static str = "zarr";
 
-#[async_trait]
-impl FileFormat for ZarrFormat {
-    fn get_ext(&self) -> String {
-        "zarr".into()
-    }
-
-    fn get_ext_with_compression(&self, _c: &FileCompressionType) -> Result<String> {
-        Ok("zarr".into())
-    }
-
-    fn compression_type(&self) -> Option<FileCompressionType> {
-        None
-    }
-
-    async fn infer_schema(
+    fn sink(
         &self,
-        _state: &dyn Session,
-        _store: &Arc<dyn ObjectStore>,
-        _objects: &[object_store::ObjectMeta],
-    ) -> Result<SchemaRef> {
-        output_only()
-    }
-
-    async fn infer_stats(
-        &self,
-        _state: &dyn Session,
-        _store: &Arc<dyn ObjectStore>,
-        _table_schema: SchemaRef,
-        _object: &object_store::ObjectMeta,
-    ) -> Result<Statistics> {
-        output_only()
-    }
-
-    async fn create_physical_plan(
-        &self,
-        _state: &dyn Session,
-        _conf: FileScanConfig,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        output_only()
-    }
-
-    async fn create_writer_physical_plan(
-        &self,
-        input: Arc<dyn ExecutionPlan>,
-        _state: &dyn Session,
+        input: &Arc<dyn ExecutionPlan>,
         conf: FileSinkConfig,
-        _order_requirements: Option<LexRequirement>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let mosaic = Mosaic::plan(&input.schema(), "Zarr output", false)?;
-        let sink = ZarrSink {
+    ) -> Result<Arc<dyn DataSink>> {
+        Ok(Arc::new(ZarrSink {
             config: conf,
             level: self.level,
             overwrite: self.overwrite,
-            mosaic,
-        };
-        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
-    }
-
-    fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {
-        Arc::new(
-            datafusion::datasource::physical_plan::ArrowSource::new_file_source(
-                table_schema,
-            ),
-        )
+            mosaic: Mosaic::plan(&input.schema(), "Zarr output", false)?,
+        }))
     }
 }
 
