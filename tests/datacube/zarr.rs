@@ -90,6 +90,19 @@ async fn a_median_composite_opens_in_xarray_with_coordinates_and_crs() {
         }
     }
     assert!(compared > 5000, "{compared}");
+    // provenance beside the store
+    let item: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("median.json")).expect("item"),
+    )
+    .expect("json");
+    assert_eq!(item["assets"]["data"]["href"], "./median.zarr");
+    assert_eq!(item["properties"]["proj:code"], "EPSG:32633");
+    assert_eq!(
+        item["properties"]["swath:inputs"]["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(12)
+    );
     // existing stores are kept
     let err = sql_err(
         &ctx,

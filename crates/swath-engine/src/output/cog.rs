@@ -36,7 +36,7 @@ use swath_geotiff::{
 };
 use swath_udfs::kernels::point::TileGrid;
 
-use crate::output::provenance::{Inputs, RasterInfo, stac_item};
+use crate::output::provenance::{Inputs, RasterInfo, sibling_json, stac_item};
 use crate::output::{OutputFormat, RasterOutput};
 use swath_udfs::tile::{TileMeta, is_tile_type};
 
@@ -614,12 +614,7 @@ impl DataSink for CogSink {
                 .collect(),
         };
         let item = stac_item(&raster, &self.inputs);
-        let mut parts: Vec<String> =
-            path.parts().map(|p| p.as_ref().to_string()).collect();
-        if let Some(last) = parts.last_mut() {
-            *last = format!("{stem}.json");
-        }
-        let item_path = object_store::path::Path::from_iter(parts);
+        let item_path = sibling_json(&path);
         let body = serde_json::to_vec_pretty(&item).map_err(io)?;
         store.put(&item_path, body.into()).await?;
         Ok(rows)

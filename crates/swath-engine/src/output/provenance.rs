@@ -211,3 +211,17 @@ pub fn stac_item(raster: &RasterInfo, inputs: &Inputs) -> Value {
         "links": [],
     })
 }
+
+/// Where the STAC item of an output at `path` goes: beside it, its extension
+/// (`.tif`, `.tiff`, `.zarr`) replaced by `.json`.
+pub fn sibling_json(path: &object_store::path::Path) -> object_store::path::Path {
+    let mut parts: Vec<String> = path.parts().map(|p| p.as_ref().to_string()).collect();
+    if let Some(last) = parts.last_mut() {
+        let stem = [".tif", ".tiff", ".zarr"]
+            .iter()
+            .find_map(|e| last.strip_suffix(e))
+            .unwrap_or(last);
+        *last = format!("{stem}.json");
+    }
+    object_store::path::Path::from_iter(parts)
+}

@@ -28,6 +28,7 @@ use zarrs::group::GroupBuilder;
 use zarrs_object_store::AsyncObjectStore;
 
 use super::cog::{Mosaic, tile_bytes};
+use super::provenance::{Inputs, RasterInfo, sibling_json, stac_item};
 use super::{OutputFormat, RasterOutput};
 
 type Store = AsyncObjectStore<object_store::prefix::PrefixStore<Arc<dyn ObjectStore>>>;
@@ -100,6 +101,7 @@ impl RasterOutput for ZarrOutput {
             level: self.level,
             overwrite: self.overwrite,
             mosaic: Mosaic::plan(&input.schema(), "Zarr output", false)?,
+            inputs: Inputs::of(input),
         }))
     }
 }
@@ -109,6 +111,7 @@ struct ZarrSink {
     level: i32,
     overwrite: bool,
     mosaic: Mosaic,
+    inputs: Inputs,
 }
 
 impl fmt::Debug for ZarrSink {
@@ -187,6 +190,7 @@ impl DataSink for ZarrSink {
             return exec_err!("Zarr output: no output path");
         };
         let prefix = url.prefix().clone();
+        let item_path = sibling_json(&prefix);
         let group_key = prefix.clone().join("zarr.json");
         if !self.overwrite && base.head(&group_key).await.is_ok() {
             return exec_err!(
@@ -328,6 +332,30 @@ impl DataSink for ZarrSink {
                 }
             }
         }
+        // The STAC item beside the store (`out.zarr` → `out.json`).
+        let name = url.prefix().filename().unwrap_or("output.zarr").to_string();
+        let raster = RasterInfo {
+            id: name.strip_suffix(".zarr").unwrap_or(&name).to_string(),
+            href: format!("./{name}"),
+            media_type: "application/vnd.zarr; version=3".into(),
+            crs: g.crs.clone(),
+            transform: g.transform,
+            shape: (w, h),
+            bands: m
+                .bands
+                .iter()
+                .map(|(_, n, meta)| {
+                    (
+                        n.clone(),
+                        meta.dtype.to_string().to_lowercase(),
+                        meta.nodata,
+                    )
+                })
+                .collect(),
+        };
+        let body =
+            serde_json::to_vec_pretty(&stac_item(&raster, &self.inputs)).map_err(zerr)?;
+        base.put(&item_path, body.into()).await?;
         Ok(seen.len() as u64)
     }
 }
