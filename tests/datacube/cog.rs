@@ -291,3 +291,47 @@ async fn a_mosaic_larger_than_the_memory_limit_is_written() {
     .await;
     assert!(err.contains("Resources exhausted"), "{err}");
 }
+
+#[tokio::test]
+async fn outputs_outside_the_allowed_locations_are_refused() {
+    let cat = tiny();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let allowed = dir.path().join("allowed");
+    std::fs::create_dir_all(&allowed).expect("mkdir");
+    let ctx = swath_engine::context(&EngineConfig {
+        target_partitions: Some(1),
+        output_roots: vec![allowed.display().to_string()],
+        ..EngineConfig::default()
+    })
+    .await
+    .expect("context");
+    create(&ctx, "s2", &cat.collection, "bands 'red'").await;
+    let q =
+        "SELECT chunk_x, chunk_y, rs_first(red) AS red FROM s2 GROUP BY chunk_x, chunk_y";
+    for (path, format) in [
+        (dir.path().join("elsewhere.tif"), "COG"),
+        (allowed.join("../escape.tif"), "COG"),
+        (dir.path().join("elsewhere.zarr"), "ZARR"),
+    ] {
+        let err = sql_err(
+            &ctx,
+            &format!("COPY ({q}) TO '{}' STORED AS {format}", path.display()),
+        )
+        .await;
+        assert!(
+            err.contains("outside the allowed output locations"),
+            "{}: {err}",
+            path.display()
+        );
+        assert!(!path.exists(), "{} was written", path.display());
+    }
+    sql(
+        &ctx,
+        &format!(
+            "COPY ({q}) TO '{}' STORED AS COG",
+            allowed.join("ok.tif").display()
+        ),
+    )
+    .await;
+    assert!(allowed.join("ok.tif").exists());
+}

@@ -17,7 +17,7 @@ use swath_udfs::TileOperatorPlanner;
 
 use crate::codec::{SwathLogicalCodec, SwathPhysicalCodec};
 use crate::factory::{GeoTiffTableFactory, StacTableFactory};
-use crate::output::{CogFormatFactory, ZarrFormatFactory};
+use crate::output::{CogFormatFactory, OutputRoots, ZarrFormatFactory};
 
 /// How a session runs its queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub struct EngineConfig {
     pub memory_limit: Option<usize>,
     /// Where queries run.
     pub mode: Mode,
+    /// Where `COPY … STORED AS COG | ZARR` may write (paths or URLs; empty: anywhere).
+    pub output_roots: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +49,7 @@ impl Default for EngineConfig {
             target_partitions: None,
             memory_limit: None,
             mode: Mode::Embedded,
+            output_roots: Vec::new(),
         }
     }
 }
@@ -75,8 +78,13 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
     swath_udfs::aggregate_functions()
 }
 
-/// Register Swath's functions and table factories on a state.
+/// Register Swath's functions, table factories and output formats on a state.
 pub fn register(state: &mut SessionState) -> Result<()> {
+    register_with(state, &OutputRoots::default())
+}
+
+/// [`register`], with outputs allowed under `roots` only.
+pub fn register_with(state: &mut SessionState, roots: &OutputRoots) -> Result<()> {
     for f in scalar_functions() {
         state.register_udf(f)?;
     }
@@ -90,8 +98,14 @@ pub fn register(state: &mut SessionState) -> Result<()> {
     {
         state.register_expr_planner(Arc::new(TileOperatorPlanner))?;
     }
-    state.register_file_format(Arc::new(CogFormatFactory), true)?;
-    state.register_file_format(Arc::new(ZarrFormatFactory), true)?;
+    let roots = roots.clone();
+    state.register_file_format(
+        Arc::new(CogFormatFactory {
+            roots: roots.clone(),
+        }),
+        true,
+    )?;
+    state.register_file_format(Arc::new(ZarrFormatFactory { roots }), true)?;
     let factories = state.table_factories_mut();
     factories.insert("STAC".into(), Arc::new(StacTableFactory));
     factories.insert("GEOTIFF".into(), Arc::new(GeoTiffTableFactory));
@@ -129,7 +143,7 @@ pub fn session_state(cfg: &EngineConfig) -> Result<SessionState> {
         .with_config(session_config(cfg))
         .with_runtime_env(runtime.build_arc()?)
         .build();
-    register(&mut state)?;
+    register_with(&mut state, &OutputRoots::new(&cfg.output_roots)?)?;
     Ok(state)
 }
 
@@ -146,7 +160,7 @@ pub async fn context(cfg: &EngineConfig) -> Result<SessionContext> {
     {
         let state_ref = ctx.state_ref();
         let mut st = state_ref.write();
-        register(&mut st)?;
+        register_with(&mut st, &OutputRoots::new(&cfg.output_roots)?)?;
     }
     Ok(ctx)
 }

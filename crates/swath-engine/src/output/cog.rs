@@ -37,12 +37,15 @@ use swath_geotiff::{
 use swath_udfs::kernels::point::TileGrid;
 
 use crate::output::provenance::{Inputs, RasterInfo, sibling_json, stac_item};
-use crate::output::{OutputFormat, RasterOutput};
+use crate::output::{OutputFormat, OutputRoots, RasterOutput};
 use swath_udfs::tile::{TileMeta, is_tile_type};
 
-/// `STORED AS COG`.
+/// `STORED AS COG`, writing under `roots`.
 #[derive(Debug, Default)]
-pub struct CogFormatFactory;
+pub struct CogFormatFactory {
+    /// Where outputs may go.
+    pub roots: OutputRoots,
+}
 
 impl GetExt for CogFormatFactory {
     fn get_ext(&self) -> String {
@@ -56,13 +59,19 @@ impl FileFormatFactory for CogFormatFactory {
         _state: &dyn Session,
         options: &HashMap<String, String>,
     ) -> Result<Arc<dyn FileFormat>> {
-        Ok(Arc::new(OutputFormat(CogOutput {
-            options: CogWriteOptions::parse(options)?,
-        })))
+        Ok(Arc::new(OutputFormat {
+            output: CogOutput {
+                options: CogWriteOptions::parse(options)?,
+            },
+            roots: self.roots.clone(),
+        }))
     }
 
     fn default(&self) -> Arc<dyn FileFormat> {
-        Arc::new(OutputFormat(CogOutput::default()))
+        Arc::new(OutputFormat {
+            output: CogOutput::default(),
+            roots: self.roots.clone(),
+        })
     }
 }
 

@@ -41,9 +41,54 @@ pub(crate) trait RasterOutput: fmt::Debug + Send + Sync + 'static {
     ) -> Result<Arc<dyn DataSink>>;
 }
 
+/// Where outputs may be written: URL prefixes, normalised (`file:///data/out/`,
+/// `s3://bucket/results/`). Empty: anywhere the session has an object store for.
+#[derive(Debug, Clone, Default)]
+pub struct OutputRoots(Arc<Vec<String>>);
+
+impl OutputRoots {
+    /// Roots from paths or URLs.
+    pub fn new(roots: &[String]) -> Result<OutputRoots> {
+        let mut out = Vec::with_capacity(roots.len());
+        for r in roots {
+            let url = datafusion::datasource::listing::ListingTableUrl::parse(r)?;
+            let mut s = url.as_str().to_string();
+            if !s.ends_with('/') {
+                s.push('/');
+            }
+            out.push(s);
+        }
+        Ok(OutputRoots(Arc::new(out)))
+    }
+
+    /// Plan error unless `conf`'s destination lies under a root.
+    fn check(&self, name: &str, conf: &FileSinkConfig) -> Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let target = conf.table_paths.first().map(|u| u.as_str().to_string());
+        let inside = target.as_deref().is_some_and(|t| {
+            !t.split('/').any(|seg| seg == "..")
+                && self.0.iter().any(|r| t.starts_with(r.as_str()))
+        });
+        if inside {
+            Ok(())
+        } else {
+            plan_err!(
+                "{name} output: '{}' is outside the allowed output locations ({})",
+                conf.original_url,
+                self.0.join(", ")
+            )
+        }
+    }
+}
+
 /// A write-only DataFusion file format around a [`RasterOutput`].
 #[derive(Debug)]
-pub(crate) struct OutputFormat<T>(pub(crate) T);
+pub(crate) struct OutputFormat<T> {
+    pub(crate) output: T,
+    pub(crate) roots: OutputRoots,
+}
 
 impl<T: RasterOutput> OutputFormat<T> {
     fn output_only<R>() -> Result<R> {
@@ -106,7 +151,8 @@ impl<T: RasterOutput> FileFormat for OutputFormat<T> {
         if !conf.table_partition_cols.is_empty() {
             return plan_err!("{} output: PARTITIONED BY is not supported", T::NAME);
         }
-        let sink = self.0.sink(&input, conf)?;
+        self.roots.check(T::NAME, &conf)?;
+        let sink = self.output.sink(&input, conf)?;
         Ok(Arc::new(DataSinkExec::new(input, sink, None)))
     }
 

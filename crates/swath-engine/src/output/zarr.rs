@@ -29,13 +29,16 @@ use zarrs_object_store::AsyncObjectStore;
 
 use super::cog::{Mosaic, tile_bytes};
 use super::provenance::{Inputs, RasterInfo, sibling_json, stac_item};
-use super::{OutputFormat, RasterOutput};
+use super::{OutputFormat, OutputRoots, RasterOutput};
 
 type Store = AsyncObjectStore<object_store::prefix::PrefixStore<Arc<dyn ObjectStore>>>;
 
-/// `STORED AS ZARR`.
+/// `STORED AS ZARR`, writing under `roots`.
 #[derive(Debug, Default)]
-pub struct ZarrFormatFactory;
+pub struct ZarrFormatFactory {
+    /// Where outputs may go.
+    pub roots: OutputRoots,
+}
 
 impl GetExt for ZarrFormatFactory {
     fn get_ext(&self) -> String {
@@ -69,14 +72,20 @@ impl FileFormatFactory for ZarrFormatFactory {
                 _ => return plan_err!("unknown Zarr option '{k}' (level, overwrite)"),
             }
         }
-        Ok(Arc::new(OutputFormat(ZarrOutput { level, overwrite })))
+        Ok(Arc::new(OutputFormat {
+            output: ZarrOutput { level, overwrite },
+            roots: self.roots.clone(),
+        }))
     }
 
     fn default(&self) -> Arc<dyn FileFormat> {
-        Arc::new(OutputFormat(ZarrOutput {
-            level: 3,
-            overwrite: false,
-        }))
+        Arc::new(OutputFormat {
+            output: ZarrOutput {
+                level: 3,
+                overwrite: false,
+            },
+            roots: self.roots.clone(),
+        })
     }
 }
 
