@@ -6,7 +6,7 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::Signature;
 use datafusion_macros::user_doc;
 
-use crate::kernels::band_math::{MASK_MISSING, mask_meta, mask_tiles, mask_values};
+use crate::kernels::band_math::{mask_logic, mask_meta};
 use crate::scalar::{Args, Kind, Params, scalar_udf, tile_field};
 
 /// SQL function `rs_and` (see its user documentation).
@@ -37,16 +37,6 @@ impl RsAnd {
 
     fn invoke(&self, args: Args) -> Result<ArrayRef> {
         let meta = args.tile_meta()?;
-        let (a, b) = (mask_values(&args, 0)?, mask_values(&args, 1)?);
-        let out = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| match (*x, *y) {
-                (0, _) | (_, 0) => 0,
-                (MASK_MISSING, _) | (_, MASK_MISSING) => MASK_MISSING,
-                _ => 1,
-            })
-            .collect();
-        mask_tiles(out, &meta, &args)
+        mask_logic(&args, &meta, true)
     }
 }

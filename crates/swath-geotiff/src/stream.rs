@@ -51,6 +51,10 @@ fn io(e: std::io::Error) -> crate::Error {
     misuse!("spill file: {e}")
 }
 
+/// The most full-resolution tiles a streamed COG may have (its tile index is held in
+/// memory: 16 bytes a tile).
+pub const MAX_TILES: usize = 1 << 24;
+
 /// A COG written tile by tile. See the module documentation.
 pub struct StreamingCog {
     width: usize,
@@ -89,6 +93,11 @@ impl StreamingCog {
         }
         let bs = options.block_size as usize;
         let count = width.div_ceil(bs) * height.div_ceil(bs);
+        if count > MAX_TILES {
+            return Err(misuse!(
+                "a {width}×{height} COG in {bs}-pixel tiles has {count} tiles, more than {MAX_TILES}"
+            ));
+        }
         let planes = if options.band_interleaved { bands } else { 1 };
         Ok(StreamingCog {
             width,

@@ -185,6 +185,27 @@ pub fn mask_values(args: &Args, i: usize) -> Result<Vec<u8>> {
         .collect())
 }
 
+/// SQL's three-valued AND (`and`) or OR of two mask arguments, per pixel: the
+/// dominant value (0 for AND, 1 for OR) wins over missing, missing wins over the other.
+pub fn mask_logic(args: &Args, meta: &TileMeta, and: bool) -> Result<ArrayRef> {
+    let (a, b) = (mask_values(args, 0)?, mask_values(args, 1)?);
+    let (dominant, other) = if and { (0, 1) } else { (1, 0) };
+    let out = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| {
+            if *x == dominant || *y == dominant {
+                dominant
+            } else if *x == MASK_MISSING || *y == MASK_MISSING {
+                MASK_MISSING
+            } else {
+                other
+            }
+        })
+        .collect();
+    mask_tiles(out, meta, args)
+}
+
 /// The description of a mask tile shaped like `meta`.
 pub fn mask_meta(meta: &TileMeta) -> TileMeta {
     meta.derived(

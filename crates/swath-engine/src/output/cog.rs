@@ -37,7 +37,7 @@ use swath_geotiff::{
 use swath_udfs::kernels::point::TileGrid;
 
 use crate::output::provenance::{Inputs, RasterInfo, sibling_json, stac_item};
-use crate::output::{OutputFormat, OutputRoots, RasterOutput};
+use crate::output::{OutputFormat, OutputRoots, RasterOutput, destination};
 use swath_udfs::tile::{TileMeta, is_tile_type};
 
 /// `STORED AS COG`, writing under `roots`.
@@ -544,13 +544,7 @@ impl DataSink for CogSink {
         mut data: SendableRecordBatchStream,
         context: &Arc<TaskContext>,
     ) -> Result<u64> {
-        let store = context
-            .runtime_env()
-            .object_store(&self.config.object_store_url)?;
-        let Some(url) = self.config.table_paths.first() else {
-            return exec_err!("COG output: no output path");
-        };
-        let path = url.prefix().clone();
+        let (store, path) = destination("COG", &self.config, context)?;
         if !self.options.overwrite && store.head(&path).await.is_ok() {
             return exec_err!(
                 "COG output: {} exists; add OPTIONS (overwrite 'true') to replace it",

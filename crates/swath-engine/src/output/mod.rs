@@ -83,6 +83,21 @@ impl OutputRoots {
     }
 }
 
+/// The object store and path an output goes to.
+pub(crate) fn destination(
+    name: &str,
+    config: &FileSinkConfig,
+    context: &datafusion::execution::TaskContext,
+) -> Result<(Arc<dyn ObjectStore>, object_store::path::Path)> {
+    let store = context
+        .runtime_env()
+        .object_store(&config.object_store_url)?;
+    let Some(url) = config.table_paths.first() else {
+        return datafusion::common::exec_err!("{name} output: no output path");
+    };
+    Ok((store, url.prefix().clone()))
+}
+
 /// A write-only DataFusion file format around a [`RasterOutput`].
 #[derive(Debug)]
 pub(crate) struct OutputFormat<T> {

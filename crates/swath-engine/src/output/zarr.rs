@@ -29,7 +29,7 @@ use zarrs_object_store::AsyncObjectStore;
 
 use super::cog::{Mosaic, tile_bytes};
 use super::provenance::{Inputs, RasterInfo, sibling_json, stac_item};
-use super::{OutputFormat, OutputRoots, RasterOutput};
+use super::{OutputFormat, OutputRoots, RasterOutput, destination};
 
 type Store = AsyncObjectStore<object_store::prefix::PrefixStore<Arc<dyn ObjectStore>>>;
 
@@ -192,13 +192,7 @@ impl DataSink for ZarrSink {
         mut data: SendableRecordBatchStream,
         context: &Arc<TaskContext>,
     ) -> Result<u64> {
-        let base = context
-            .runtime_env()
-            .object_store(&self.config.object_store_url)?;
-        let Some(url) = self.config.table_paths.first() else {
-            return exec_err!("Zarr output: no output path");
-        };
-        let prefix = url.prefix().clone();
+        let (base, prefix) = destination("Zarr", &self.config, context)?;
         let item_path = sibling_json(&prefix);
         let group_key = prefix.clone().join("zarr.json");
         if !self.overwrite && base.head(&group_key).await.is_ok() {
@@ -208,7 +202,7 @@ impl DataSink for ZarrSink {
             );
         }
         let store: Arc<Store> = Arc::new(AsyncObjectStore::new(
-            object_store::prefix::PrefixStore::new(Arc::clone(&base), prefix),
+            object_store::prefix::PrefixStore::new(Arc::clone(&base), prefix.clone()),
         ));
         let m = &self.mosaic;
         let g = &m.grid;
@@ -342,7 +336,7 @@ impl DataSink for ZarrSink {
             }
         }
         // The STAC item beside the store (`out.zarr` → `out.json`).
-        let name = url.prefix().filename().unwrap_or("output.zarr").to_string();
+        let name = prefix.filename().unwrap_or("output.zarr").to_string();
         let raster = RasterInfo {
             id: name.strip_suffix(".zarr").unwrap_or(&name).to_string(),
             href: format!("./{name}"),
