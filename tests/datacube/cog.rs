@@ -20,7 +20,7 @@ const MEDIAN: &str = "SELECT chunk_x, chunk_y, \
     FROM s2 GROUP BY chunk_x, chunk_y";
 
 /// The query's tiles placed on a mosaic: (width, height, x0, y0, per band pixels).
-fn mosaic(
+pub(crate) fn mosaic(
     batches: &[RecordBatch],
     bands: &[&str],
     chunk: usize,

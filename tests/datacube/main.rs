@@ -11,6 +11,7 @@ mod ballista;
 mod cog;
 mod memory;
 mod parity;
+mod png;
 mod pushdown;
 mod s3;
 mod slt;

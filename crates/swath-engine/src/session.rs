@@ -17,7 +17,7 @@ use swath_udfs::TileOperatorPlanner;
 
 use crate::codec::{SwathLogicalCodec, SwathPhysicalCodec};
 use crate::factory::{GeoTiffTableFactory, StacTableFactory};
-use crate::output::{CogFormatFactory, OutputRoots, ZarrFormatFactory};
+use crate::output::{CogFormatFactory, OutputRoots, PngFormatFactory, ZarrFormatFactory};
 
 /// How a session runs its queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +105,13 @@ pub fn register_with(state: &mut SessionState, roots: &OutputRoots) -> Result<()
         }),
         true,
     )?;
-    state.register_file_format(Arc::new(ZarrFormatFactory { roots }), true)?;
+    state.register_file_format(
+        Arc::new(ZarrFormatFactory {
+            roots: roots.clone(),
+        }),
+        true,
+    )?;
+    state.register_file_format(Arc::new(PngFormatFactory { roots }), true)?;
     let factories = state.table_factories_mut();
     factories.insert("STAC".into(), Arc::new(StacTableFactory));
     factories.insert("GEOTIFF".into(), Arc::new(GeoTiffTableFactory));

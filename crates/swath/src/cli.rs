@@ -5,10 +5,16 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// Swath: SQL over satellite raster datacubes.
+///
+/// With no command, an interactive SQL shell; `-c SQL` and `-f FILE` run statements
+/// and exit.
 #[derive(Debug, Parser)]
 #[command(name = "swath", version, about)]
 pub struct Cli {
-    /// What to do.
+    /// Shell options.
+    #[command(flatten)]
+    pub shell: crate::shell::ShellArgs,
+    /// What to do (default: the SQL shell).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -18,18 +24,22 @@ pub struct Cli {
 pub enum Command {
     /// Describe a GeoTIFF as gdalinfo / rio info do.
     Info(crate::info::InfoArgs),
-    /// Build a small deterministic demo raster locally and describe it.
+    /// Make a year of Sentinel-2-like scenes and run the five canonical workloads.
     Demo(crate::demo::DemoArgs),
+    /// Write a PNG picture of a GeoTIFF / COG (grey or RGB, stretched).
+    Quicklook(crate::quicklook::QuicklookArgs),
 }
 
 /// Parse the process arguments, run the command, and map errors to exit status 1 with
-/// one line on stderr.
+/// one line on stderr (130 when a query was cancelled with Ctrl-C).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = cli.shell.threads.filter(|n| *n > 0) {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("swath: cannot start the async runtime: {e}");
@@ -39,19 +49,22 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Some(Command::Info(args)) => crate::info::run(&args).await,
-            Some(Command::Demo(args)) => crate::demo::run(&args).await,
-            None => Err(
-                "the interactive SQL shell is not available yet; run `swath --help` \
-                         for the commands this build has"
-                    .to_string(),
-            ),
+            Some(Command::Demo(args)) => crate::demo::run(&args, &cli.shell).await,
+            Some(Command::Quicklook(args)) => crate::quicklook::run(&args).await,
+            None => crate::shell::run(&cli.shell).await,
         }
     });
+    // Queries may leave blocking reads behind on cancellation; do not wait for them.
+    runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("swath: {}", message.replace('\n', " "));
-            ExitCode::FAILURE
+            eprintln!("Error: {}", crate::shell::one_line(&message));
+            if message.ends_with("query cancelled") {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -12,4 +12,6 @@
 pub mod cli;
 pub mod demo;
 pub mod info;
+pub mod quicklook;
+pub mod shell;
 pub mod store;

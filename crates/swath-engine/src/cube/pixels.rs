@@ -102,6 +102,11 @@ impl PixelScanExec {
     pub fn spec(&self) -> &PixelSpec {
         &self.spec
     }
+
+    /// The chunk scan it reads from (its metrics count the chunk rows read).
+    pub fn chunk_scan(&self) -> &CubeScanExec {
+        &self.inner
+    }
 }
 
 impl DisplayAs for PixelScanExec {

@@ -1,9 +1,12 @@
-//! The `swath` binary as a user runs it: exit status and what it prints.
+//! The `swath` binary as a user runs it: exit status and what it prints (`info`
+//! here; the shell and the demo in `shell`).
 
 #![expect(clippy::expect_used, reason = "test helpers fail loudly")]
 
 use std::path::Path;
 use std::process::Command;
+
+mod shell;
 
 fn swath() -> Command {
     Command::new(env!("CARGO_BIN_EXE_swath"))
@@ -86,7 +89,7 @@ fn unreadable_files_exit_1_with_one_line() {
         assert_eq!(out.status.code(), Some(1), "{bad}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-        assert!(err.starts_with("swath: "), "{err}");
+        assert!(err.starts_with("Error: "), "{err}");
         assert!(out.stdout.is_empty());
     }
     let not_tiff = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
@@ -96,21 +99,4 @@ fn unreadable_files_exit_1_with_one_line() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a TIFF file"));
-}
-
-#[test]
-fn demo_writes_a_cog_and_describes_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let dir_arg = dir.path().to_string_lossy().into_owned();
-    let stdout = run_ok(["demo", "--size", "256", "--dir", &dir_arg]);
-    let text = String::from_utf8_lossy(&stdout);
-    assert!(
-        text.contains("Size: 256 x 256, 4 band(s) of uint16"),
-        "{text}"
-    );
-    assert!(
-        text.contains("Band 4: nir scale 0.0001 offset -0.1"),
-        "{text}"
-    );
-    assert!(dir.path().join("scene.tif").exists());
 }
