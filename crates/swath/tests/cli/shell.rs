@@ -400,9 +400,8 @@ fn readme_tour_runs() {
     )
     .expect("tiny catalogue");
     let script = dir.path().join("tour.sql");
-    // The composite example of "What works today" reads like the tour's; run the tour
-    // blocks (those after the CREATE statements) and every block before them that
-    // needs no table.
+    // The tour starts at the CREATE statements (the composite example of "What works
+    // today" further down needs its table too, and runs after it).
     let start = blocks
         .iter()
         .position(|b| b.contains("CREATE EXTERNAL TABLE s2 "))
@@ -441,4 +440,47 @@ fn readme_tour_runs() {
         let cells: Vec<&str> = line.split(',').collect();
         assert_eq!(cells[3], cells[4], "{line}");
     }
+}
+
+#[test]
+fn progress_counts_the_chunks_scans_read() {
+    let (_, init) = tiny();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let args = <swath::cli::Cli as clap::Parser>::parse_from(["swath", "--threads", "3"]);
+        let shell = swath::shell::Shell::new(&args.shell).await.expect("shell");
+        let create = std::fs::read_to_string(init).expect("init");
+        shell.ctx.sql(&create).await.expect("create");
+        let df = shell
+            .ctx
+            .sql("SELECT chunk_x, chunk_y, rs_median(red) AS red FROM s2 GROUP BY chunk_x, chunk_y")
+            .await
+            .expect("plan");
+        let plan = df.create_physical_plan().await.expect("physical plan");
+        let before = swath::shell::progress::of_plan(&plan);
+        assert_eq!((before.chunks_done, before.partitions_done), (0, 0));
+        assert!(before.chunks_total > 0 && before.partitions_total == 3, "{before:?}");
+        datafusion::physical_plan::collect(std::sync::Arc::clone(&plan), shell.ctx.task_ctx())
+            .await
+            .expect("run");
+        let after = swath::shell::progress::of_plan(&plan);
+        assert_eq!(after.chunks_done, after.chunks_total, "{after:?}");
+        assert_eq!(after.partitions_done, after.partitions_total, "{after:?}");
+        // The table holds 4 observations of 15 chunks, less those no item covers.
+        let count = shell
+            .ctx
+            .sql("SELECT count(*) FROM s2")
+            .await
+            .expect("count")
+            .collect()
+            .await
+            .expect("count rows");
+        let rows = count[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .expect("int64")
+            .value(0);
+        assert_eq!(after.chunks_total, rows as u64);
+    });
 }
