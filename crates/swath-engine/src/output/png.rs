@@ -37,6 +37,7 @@ use swath_plot::{Canvas, ChartOptions, Series, Stretch, XAxis};
 use swath_udfs::kernels::point::TileGrid;
 use swath_udfs::tile::{TileMeta, Tiles, is_tile_type};
 
+use super::cog::Mosaic;
 use super::{OutputFormat, OutputRoots, RasterOutput, destination};
 
 /// Most rows a chart draws.
@@ -219,23 +220,8 @@ struct Quicklook {
 
 impl Quicklook {
     fn plan(schema: &SchemaRef, options: &PngOptions) -> Result<Quicklook> {
-        let index = |name: &str| {
-            schema
-                .index_of(name)
-                .ok()
-                .filter(|i| schema.field(*i).data_type().is_integer())
-        };
-        let (Some(chunk_x), Some(chunk_y)) = (index("chunk_x"), index("chunk_y")) else {
-            return plan_err!(
-                "PNG output of tiles needs chunk rows: chunk_x, chunk_y and tile columns, one row per chunk (e.g. GROUP BY chunk_x, chunk_y)"
-            );
-        };
-        let tiles: Vec<&str> = schema
-            .fields()
-            .iter()
-            .filter(|f| is_tile_type(f.data_type()))
-            .map(|f| f.name().as_str())
-            .collect();
+        let mosaic = Mosaic::plan(schema, "PNG output", false)?;
+        let tiles: Vec<&str> = mosaic.bands.iter().map(|b| b.1.as_str()).collect();
         let names: Vec<String> = if !options.bands.is_empty() {
             options.bands.clone()
         } else if ["red", "green", "blue"].iter().all(|b| tiles.contains(b)) {
@@ -251,49 +237,19 @@ impl Quicklook {
         }
         let mut bands = Vec::new();
         for name in &names {
-            let Some(i) = schema
-                .index_of(name)
-                .ok()
-                .filter(|&i| is_tile_type(schema.field(i).data_type()))
-            else {
+            let Some((i, _, meta)) = mosaic.bands.iter().find(|b| &b.1 == name) else {
                 return plan_err!(
                     "PNG output: '{name}' is not a tile column of the query (tile columns: {})",
                     tiles.join(", ")
                 );
             };
-            bands.push((
-                i,
-                TileMeta::from_field("PNG output", name, schema.field(i))?,
-            ));
-        }
-        let first = &bands[0].1;
-        for (_, m) in &bands[1..] {
-            first.same_shape("PNG output", &names[0], m, "the other bands")?;
-        }
-        let Some(grid) = bands
-            .iter()
-            .find_map(|(_, m)| TileGrid::from_metadata(&m.extra))
-        else {
-            return plan_err!(
-                "PNG output: the tile columns carry no grid (swath:grid); select band columns of a datacube table or rs_* results of them"
-            );
-        };
-        if (grid.chunk_width as usize, grid.chunk_height as usize)
-            != (first.cols, first.rows)
-        {
-            return plan_err!(
-                "PNG output: tiles are {}×{} but the grid's chunks are {}×{}",
-                first.rows,
-                first.cols,
-                grid.chunk_height,
-                grid.chunk_width
-            );
+            bands.push((*i, meta.clone()));
         }
         Ok(Quicklook {
-            chunk_x,
-            chunk_y,
+            chunk_x: mosaic.chunk_x,
+            chunk_y: mosaic.chunk_y,
             bands,
-            grid,
+            grid: mosaic.grid,
         })
     }
 }

@@ -7,50 +7,12 @@
 pub fn statements(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut start = 0;
-    let mut state = Lex::Code;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        let next = bytes.get(i + 1).copied();
-        match state {
-            Lex::Code => match c {
-                b'\'' => state = Lex::Quote(b'\''),
-                b'"' => state = Lex::Quote(b'"'),
-                b'-' if next == Some(b'-') => state = Lex::LineComment,
-                b'/' if next == Some(b'*') => {
-                    state = Lex::BlockComment;
-                    i += 1;
-                }
-                b';' => {
-                    push(&mut out, &text[start..i]);
-                    start = i + 1;
-                }
-                _ => {}
-            },
-            Lex::Quote(q) => {
-                if c == q {
-                    if next == Some(q) {
-                        i += 1;
-                    } else {
-                        state = Lex::Code;
-                    }
-                }
-            }
-            Lex::LineComment => {
-                if c == b'\n' {
-                    state = Lex::Code;
-                }
-            }
-            Lex::BlockComment => {
-                if c == b'*' && next == Some(b'/') {
-                    state = Lex::Code;
-                    i += 1;
-                }
-            }
+    scan(text, |i, c| {
+        if c == b';' {
+            push(&mut out, &text[start..i]);
+            start = i + 1;
         }
-        i += 1;
-    }
+    });
     push(&mut out, &text[start..]);
     out
 }
@@ -58,51 +20,54 @@ pub fn statements(text: &str) -> Vec<String> {
 /// Whether `text` ends a statement: its last code character (outside quotes and
 /// comments) is `;`.
 pub fn is_complete(text: &str) -> bool {
-    let mut state = Lex::Code;
     let mut last_code: Option<u8> = None;
+    let end = scan(text, |_, c| {
+        if !c.is_ascii_whitespace() {
+            last_code = Some(c);
+        }
+    });
+    matches!(end, Lex::Code | Lex::LineComment) && last_code == Some(b';')
+}
+
+/// Walk `text`, calling `code(index, byte)` for every byte outside quotes and
+/// comments (an opening quote counts as code); returns where the text ends.
+fn scan(text: &str, mut code: impl FnMut(usize, u8)) -> Lex {
     let bytes = text.as_bytes();
+    let mut state = Lex::Code;
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
         let next = bytes.get(i + 1).copied();
         match state {
             Lex::Code => match c {
-                b'\'' | b'"' => {
-                    state = Lex::Quote(c);
-                    last_code = Some(c);
-                }
                 b'-' if next == Some(b'-') => state = Lex::LineComment,
                 b'/' if next == Some(b'*') => {
                     state = Lex::BlockComment;
                     i += 1;
                 }
-                c if c.is_ascii_whitespace() => {}
-                c => last_code = Some(c),
+                b'\'' | b'"' => {
+                    state = Lex::Quote(c);
+                    code(i, c);
+                }
+                _ => code(i, c),
             },
-            Lex::Quote(q) => {
-                if c == q {
-                    if next == Some(q) {
-                        i += 1;
-                    } else {
-                        state = Lex::Code;
-                    }
-                }
-            }
-            Lex::LineComment => {
-                if c == b'\n' {
-                    state = Lex::Code;
-                }
-            }
-            Lex::BlockComment => {
-                if c == b'*' && next == Some(b'/') {
-                    state = Lex::Code;
+            Lex::Quote(q) if c == q => {
+                if next == Some(q) {
                     i += 1;
+                } else {
+                    state = Lex::Code;
                 }
             }
+            Lex::LineComment if c == b'\n' => state = Lex::Code,
+            Lex::BlockComment if c == b'*' && next == Some(b'/') => {
+                state = Lex::Code;
+                i += 1;
+            }
+            _ => {}
         }
         i += 1;
     }
-    matches!(state, Lex::Code | Lex::LineComment) && last_code == Some(b';')
+    state
 }
 
 #[derive(Clone, Copy, PartialEq)]
