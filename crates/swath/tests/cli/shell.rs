@@ -129,15 +129,20 @@ fn files_init_and_meta_commands() {
     let script = dir.path().join("q.sql");
     std::fs::write(
         &script,
-        "-- a script\n\\d\n\\d s2\nSELECT chunk_x, chunk_y, red\nFROM s2 ORDER BY datetime, chunk_y, chunk_x LIMIT 1;\n\\h rs_ndvi\n",
+        "-- a script\n\\d\n\\d s2\nSELECT chunk_x, chunk_y, red\nFROM s2 ORDER BY datetime, chunk_y, chunk_x LIMIT 1;\n\\h rs_ndvi\n\\i included.sql\n",
     )
     .expect("script");
-    let o = swath(&[
-        "--init",
-        init.to_str().expect("utf8"),
-        "-f",
-        script.to_str().expect("utf8"),
-    ]);
+    std::fs::write(
+        dir.path().join("included.sql"),
+        "SELECT 'from the included file' AS src;\n",
+    )
+    .expect("included");
+    // \i reads paths from the working directory, as psql's does.
+    let o = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["--init", init.to_str().expect("utf8"), "-f", "q.sql"])
+        .output()
+        .expect("swath");
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     // \d lists the table; \d s2 describes its grid and tile columns.
@@ -155,8 +160,23 @@ fn files_init_and_meta_commands() {
         text.contains("32×32 u16 · ") && text.contains("valid · mean "),
         "{text}"
     );
-    // \h shows the function's documentation.
+    // \h shows the function's documentation; \i runs another file.
     assert!(text.contains("rs_ndvi(nir, red)"), "{text}");
+    assert!(text.contains("| from the included file |"), "{text}");
+
+    // --memory-limit bounds queries: a scan over it fails in one line.
+    let o = swath(&[
+        "--memory-limit",
+        "16K",
+        "--init",
+        init.to_str().expect("utf8"),
+        "-c",
+        "SELECT chunk_x, red FROM s2",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("Resources exhausted"), "{err}");
 
     let bad = swath(&["-c", "\\timng"]);
     assert_eq!(bad.status.code(), Some(1));
