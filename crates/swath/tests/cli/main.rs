@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
+mod bench;
 mod shell;
 
 fn swath() -> Command {

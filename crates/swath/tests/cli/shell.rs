@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 
 use rexpect::session::PtySession;
 
-const BIN: &str = env!("CARGO_BIN_EXE_swath");
+/// The `swath` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_swath");
 
 /// The tiny synthetic catalogue (made once per test run) and a file creating `s2` on it.
 fn tiny() -> &'static (PathBuf, PathBuf) {
