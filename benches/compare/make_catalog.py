@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a benchmark catalogue with GDAL (rasterio's COG driver), not with Swath.
 
-    make_catalog.py OUT_DIR --size 1024 --scenes 24 [--seed 1]
+    make_catalog.py OUT_DIR --size 1024 [--height 2048] --scenes 24 [--seed 1]
 
 One Sentinel-2-like granule on EPSG:32633 (10 m), `--scenes` dates every 5 days from
 2023-03-01: blue, green, red, nir (uint16 DN, reflectance = DN * 1e-4 - 0.1, nodata 0,
@@ -57,24 +57,24 @@ def smooth_noise(rng, shape, cell):
     return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
 
 
-def landscape(rng, n):
+def landscape(rng, h, w):
     """Per-pixel field parameters: peak day, amplitude, base NDVI, water mask."""
     cell = 64
-    fields_y = (np.arange(n) // cell)[:, None]
-    fields_x = (np.arange(n) // (cell + 16))[None, :]
+    fields_y = (np.arange(h) // cell)[:, None]
+    fields_x = (np.arange(w) // (cell + 16))[None, :]
     field = fields_y * 1009 + fields_x
     ids = np.unique(field)
     peak = dict(zip(ids, rng.uniform(120, 240, ids.size)))
     amp = dict(zip(ids, rng.uniform(0.2, 0.7, ids.size)))
     base = dict(zip(ids, rng.uniform(0.08, 0.2, ids.size)))
     lut = np.vectorize(lambda k, m: m[k])
-    yy, xx = np.mgrid[0:n, 0:n]
-    river = np.abs(xx - n * 0.4 - 40 * np.sin(yy / 90.0)) < max(3, n // 200)
+    yy, xx = np.mgrid[0:h, 0:w]
+    river = np.abs(xx - w * 0.4 - 40 * np.sin(yy / 90.0)) < max(3, w // 200)
     return lut(field, peak), lut(field, amp), lut(field, base), river
 
 
-def scene(rng, n, doy, params, wedge):
-    """Reflectances (4, n, n) and the 10 m class map for one date."""
+def scene(rng, h, w, doy, params, wedge):
+    """Reflectances (4, h, w) and the 10 m class map for one date."""
     peak, amp, base, river = params
     ndvi = base + amp * np.exp(-(((doy - peak) / 35.0) ** 2))
     red = 0.14 * (1 - ndvi) + 0.02
@@ -87,10 +87,10 @@ def scene(rng, n, doy, params, wedge):
     cls = np.where(river, 6, np.where(ndvi > 0.35, 4, 5)).astype(np.uint8)
     # Clouds: a smooth field over a per-date threshold; shadows shifted beside them.
     cover = rng.uniform(0.0, 0.5)
-    field = smooth_noise(rng, (n, n), max(32, n // 8))
+    field = smooth_noise(rng, (h, w), max(32, w // 8))
     cloud = field > 1.0 - cover
     core = field > 1.0 - cover * 0.6
-    shift = max(4, n // 64)
+    shift = max(4, w // 64)
     shadow = np.zeros_like(cloud)
     shadow[shift:, shift:] = cloud[:-shift, :-shift]
     shadow &= ~cloud
@@ -101,8 +101,8 @@ def scene(rng, n, doy, params, wedge):
     cls[cloud] = 8
     cls[core] = 9
     if wedge:
-        yy, xx = np.mgrid[0:n, 0:n]
-        edge = xx + yy < n * 0.35
+        yy, xx = np.mgrid[0:h, 0:w]
+        edge = xx + yy < w * 0.35
         cls[edge] = 0
         refl[:, edge] = np.nan
     return refl, cls
@@ -132,7 +132,7 @@ def write_cog(path, array, transform, nodata):
         dst.write(array, 1)
 
 
-def item_json(item_id, when, n, bbox, geometry, cloud_cover):
+def item_json(item_id, when, h, w, bbox, geometry, cloud_cover):
     t10 = [10.0, 0.0, X0, 0.0, -10.0, Y0]
     t20 = [20.0, 0.0, X0, 0.0, -20.0, Y0]
     assets = {}
@@ -143,7 +143,7 @@ def item_json(item_id, when, n, bbox, geometry, cloud_cover):
             "title": title,
             "eo:bands": [{"name": key, "common_name": key, "center_wavelength": wl}],
             "gsd": 10,
-            "proj:shape": [n, n],
+            "proj:shape": [h, w],
             "proj:transform": t10,
             "raster:bands": [
                 {"nodata": 0, "data_type": "uint16", "spatial_resolution": 10,
@@ -155,7 +155,7 @@ def item_json(item_id, when, n, bbox, geometry, cloud_cover):
         "href": f"../data/{item_id}/scl.tif",
         "type": "image/tiff; application=geotiff; profile=cloud-optimized",
         "title": "Scene classification map (SCL)",
-        "proj:shape": [n // 2, n // 2],
+        "proj:shape": [h // 2, w // 2],
         "proj:transform": t20,
         "raster:bands": [{"nodata": 0, "data_type": "uint8", "spatial_resolution": 20}],
         "roles": ["data"],
@@ -192,23 +192,26 @@ def item_json(item_id, when, n, bbox, geometry, cloud_cover):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out")
-    ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--size", type=int, default=1024, help="width (and height) in pixels")
+    ap.add_argument("--height", type=int, default=None, help="height, if not --size")
     ap.add_argument("--scenes", type=int, default=24)
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    if a.size % 512 or not 512 <= a.size <= 16384 or not 1 <= a.scenes <= 366:
-        sys.exit("--size must be a multiple of 512 within 512..16384, --scenes 1..366")
+    w, h = a.size, a.height or a.size
+    if any(v % 512 or not 512 <= v <= 16384 for v in (w, h)) or not 1 <= a.scenes <= 366:
+        sys.exit("--size and --height must be multiples of 512 within 512..16384, --scenes 1..366")
     stamp_path = os.path.join(a.out, "bench-catalog.json")
     stamp = {"format": FORMAT, "size": a.size, "scenes": a.scenes, "seed": a.seed}
+    if h != w:
+        stamp["height"] = h
     if os.path.exists(stamp_path) and json.load(open(stamp_path)) == stamp:
         print(f"reusing {a.out}")
         return
     os.makedirs(os.path.join(a.out, "items"), exist_ok=True)
     rng = np.random.default_rng(a.seed)
-    n = a.size
-    params = landscape(rng, n)
+    params = landscape(rng, h, w)
     to_lonlat = Transformer.from_crs(EPSG, 4326, always_xy=True)
-    corners = [(X0, Y0), (X0 + 10 * n, Y0), (X0 + 10 * n, Y0 - 10 * n), (X0, Y0 - 10 * n)]
+    corners = [(X0, Y0), (X0 + 10 * w, Y0), (X0 + 10 * w, Y0 - 10 * h), (X0, Y0 - 10 * h)]
     ring = [list(to_lonlat.transform(x, y)) for x, y in corners]
     ring.append(ring[0])
     lons, lats = [p[0] for p in ring], [p[1] for p in ring]
@@ -222,8 +225,9 @@ def main():
     for i in range(a.scenes):
         when = start + dt.timedelta(days=5 * i)
         doy = when.timetuple().tm_yday
-        item_id = f"BENCH_{n}_{when:%Y%m%d}"
-        refl, cls = scene(rng, n, doy, params, wedge=(i % 5 == 4))
+        name = f"{w}" if h == w else f"{w}x{h}"
+        item_id = f"BENCH_{name}_{when:%Y%m%d}"
+        refl, cls = scene(rng, h, w, doy, params, wedge=(i % 5 == 4))
         data = os.path.join(a.out, "data", item_id)
         os.makedirs(data, exist_ok=True)
         bands = dn(refl)
@@ -233,7 +237,7 @@ def main():
         write_cog(os.path.join(data, "scl.tif"), scl, t20, 0)
         valid = scl > 0
         cc = float(np.isin(scl, (8, 9, 10))[valid].mean() * 100) if valid.any() else 0.0
-        item = item_json(item_id, when, n, bbox, geometry, round(cc, 4))
+        item = item_json(item_id, when, h, w, bbox, geometry, round(cc, 4))
         with open(os.path.join(a.out, "items", f"{item_id}.json"), "w") as f:
             json.dump(item, f, indent=1)
         links.append({"rel": "item", "href": f"./items/{item_id}.json", "type": "application/geo+json"})
@@ -242,7 +246,7 @@ def main():
         "type": "Collection",
         "id": "bench-s2",
         "stac_version": "1.0.0",
-        "description": f"Benchmark catalogue written by GDAL: {a.scenes} scenes of {n}x{n} pixels, seed {a.seed}.",
+        "description": f"Benchmark catalogue written by GDAL: {a.scenes} scenes of {w}x{h} pixels, seed {a.seed}.",
         "license": "CC0-1.0",
         "extent": {
             "spatial": {"bbox": [bbox]},
@@ -254,7 +258,7 @@ def main():
         json.dump(collection, f, indent=1)
     with open(stamp_path, "w") as f:
         json.dump(stamp, f)
-    print(f"wrote {a.scenes} items of {n}x{n} pixels to {a.out}")
+    print(f"wrote {a.scenes} items of {w}x{h} pixels to {a.out}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ GDAL-written catalogue, alternating, and print per workload the median wall time
 each side, the ratio, the peak RSS of each (whole process tree) and whether the
 results agree.
 
-    run.py [--size 1024] [--scenes 24] [--runs 3] [--workloads w1,w2,w3,w4,w5]
+    run.py [--size 1024] [--height H] [--scenes 24] [--runs 3] [--workloads w1,w2,w3,w4,w5]
            [--scheduler threads|distributed] [--swath PATH] [--catalogs DIR]
 
 Swath runs `swath --threads N -f benches/compare/sql/wK.sql` (the `fast` build);
@@ -115,7 +115,8 @@ VALUE = {"w1": "ndvi", "w5": "valid_red_pixels"}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--size", type=int, default=1024, help="catalogue width (and height)")
+    ap.add_argument("--height", type=int, default=None, help="catalogue height, if not --size")
     ap.add_argument("--scenes", type=int, default=24)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workloads", default="w1,w2,w3,w4,w5")
@@ -126,9 +127,12 @@ def main():
     ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
     threads = os.cpu_count()
-    cat_dir = os.path.join(a.catalogs, f"{a.size}x{a.scenes}")
+    height = a.height or a.size
+    shape = f"{a.size}" if height == a.size else f"{a.size}x{height}"
+    cat_dir = os.path.join(a.catalogs, f"{shape}x{a.scenes}")
     subprocess.run([sys.executable, os.path.join(HERE, "make_catalog.py"), cat_dir,
-                    "--size", str(a.size), "--scenes", str(a.scenes)], check=True)
+                    "--size", str(a.size), "--height", str(height),
+                    "--scenes", str(a.scenes)], check=True)
     collection = os.path.join(cat_dir, "collection.json")
     west, south, east, north = box(collection)
     results = []
@@ -178,7 +182,7 @@ def main():
               flush=True)
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"size": a.size, "scenes": a.scenes, "runs": a.runs,
+            json.dump({"size": a.size, "height": height, "scenes": a.scenes, "runs": a.runs,
                        "scheduler": a.scheduler, "threads": threads, "results": results}, f, indent=1)
 
 
