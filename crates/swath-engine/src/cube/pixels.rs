@@ -181,6 +181,7 @@ impl ExecutionPlan for PixelScanExec {
             projection,
             schema: Arc::clone(&schema),
             wgs,
+            last: std::sync::Mutex::new(None),
         });
         let stream = chunks
             .map(move |batch| {
@@ -206,13 +207,25 @@ struct Exploder {
     projection: Vec<usize>,
     schema: SchemaRef,
     wgs: Transformer,
+    /// The coordinate columns of the last chunk: rows arrive ordered by chunk, then
+    /// time, so every observation of a chunk reuses them (projecting each pixel to
+    /// lon/lat once per chunk, not once per observation).
+    last: std::sync::Mutex<Option<((i32, i32), Coords)>>,
+}
+
+/// A chunk's in-grid pixel offsets and coordinate columns.
+#[derive(Clone)]
+struct Coords {
+    offsets: Arc<UInt32Array>,
+    x: ArrayRef,
+    y: ArrayRef,
+    lonlat: Option<(ArrayRef, ArrayRef)>,
 }
 
 impl Exploder {
     /// The pixel rows of chunk row `r` of `batch`.
     fn row(&self, batch: &RecordBatch, r: usize) -> Result<RecordBatch> {
         let def = &self.def;
-        let g = &def.grid;
         let n_item = schema::ITEM_COLUMNS.len() + def.props.len();
         let cx = batch
             .column(n_item)
@@ -222,16 +235,9 @@ impl Exploder {
             .column(n_item + 1)
             .as_primitive::<arrow::datatypes::Int32Type>()
             .value(r);
-        let w = g.chunk_window(cx, cy);
-        let cols = (g.width as i64 - w.col).clamp(0, w.width as i64) as usize;
-        let rows = (g.height as i64 - w.row).clamp(0, w.height as i64) as usize;
-        let n = cols * rows;
-        // Offsets of the in-grid pixels in the tile.
-        let cw = g.chunk_width as usize;
-        let offsets: Vec<u32> = (0..rows)
-            .flat_map(|row| (0..cols).map(move |col| (row * cw + col) as u32))
-            .collect();
         let want = |c: usize| self.projection.contains(&c);
+        let coords = self.coords(cx, cy, want(n_item + 4) || want(n_item + 5))?;
+        let n = coords.offsets.len();
         let pixel = schema::pixel_schema(def);
         let mut columns: Vec<Option<ArrayRef>> = vec![None; pixel.fields().len()];
         let repeat = UInt32Array::from(vec![r as u32; n]);
@@ -240,30 +246,16 @@ impl Exploder {
                 *column = Some(take(batch.column(c), &repeat, None)?);
             }
         }
-        let [a, b, c0, d, e, f0] = g.transform;
-        let mut xs = Vec::with_capacity(n);
-        let mut ys = Vec::with_capacity(n);
-        for &o in &offsets {
-            let col = (w.col + (o as usize % cw) as i64) as f64 + 0.5;
-            let row = (w.row + (o as usize / cw) as i64) as f64 + 0.5;
-            xs.push(c0 + a * col + b * row);
-            ys.push(f0 + d * col + e * row);
+        if let Some((lon, lat)) = &coords.lonlat {
+            columns[n_item + 4] = Some(Arc::clone(lon));
+            columns[n_item + 5] = Some(Arc::clone(lat));
         }
-        if want(n_item + 4) || want(n_item + 5) {
-            let mut lon = xs.clone();
-            let mut lat = ys.clone();
-            self.wgs
-                .transform_points(&mut lon, &mut lat)
-                .map_err(|e| exec_datafusion_err!("{e}"))?;
-            columns[n_item + 4] = Some(Arc::new(Float64Array::from(lon)));
-            columns[n_item + 5] = Some(Arc::new(Float64Array::from(lat)));
-        }
-        columns[n_item + 2] = Some(Arc::new(Float64Array::from(xs)));
-        columns[n_item + 3] = Some(Arc::new(Float64Array::from(ys)));
+        columns[n_item + 2] = Some(Arc::clone(&coords.x));
+        columns[n_item + 3] = Some(Arc::clone(&coords.y));
         // Bands: the inner scan's band columns follow chunk_y, in projection order.
         let first_band_px = n_item + 6;
         let mut inner_col = n_item + 2;
-        let idx = UInt32Array::from(offsets);
+        let idx = coords.offsets.as_ref();
         for &c in &self.projection {
             let Some(bi) = c.checked_sub(first_band_px) else {
                 continue;
@@ -278,7 +270,7 @@ impl Exploder {
                 })?;
             inner_col += 1;
             let tile = list.value(r);
-            let values = take(&tile, &idx, None)?;
+            let values = take(&tile, idx, None)?;
             columns[c] = Some(null_nodata(&values, band.nodata)?);
         }
         let picked: Vec<ArrayRef> = self
@@ -299,6 +291,62 @@ impl Exploder {
 }
 
 /// `values` with nodata (and NaN) as NULL.
+impl Exploder {
+    /// The coordinates of chunk (`cx`, `cy`), from the last call when it was the same
+    /// chunk (with lon/lat if `lonlat`).
+    fn coords(&self, cx: i32, cy: i32, lonlat: bool) -> Result<Coords> {
+        if let Ok(last) = self.last.lock()
+            && let Some((key, coords)) = last.as_ref()
+            && *key == (cx, cy)
+            && (coords.lonlat.is_some() || !lonlat)
+        {
+            return Ok(coords.clone());
+        }
+        let g = &self.def.grid;
+        let w = g.chunk_window(cx, cy);
+        let cols = (g.width as i64 - w.col).clamp(0, w.width as i64) as usize;
+        let rows = (g.height as i64 - w.row).clamp(0, w.height as i64) as usize;
+        let n = cols * rows;
+        // Offsets of the in-grid pixels in the tile.
+        let cw = g.chunk_width as usize;
+        let offsets: Vec<u32> = (0..rows)
+            .flat_map(|row| (0..cols).map(move |col| (row * cw + col) as u32))
+            .collect();
+        let [a, b, c0, d, e, f0] = g.transform;
+        let mut xs = Vec::with_capacity(n);
+        let mut ys = Vec::with_capacity(n);
+        for &o in &offsets {
+            let col = (w.col + (o as usize % cw) as i64) as f64 + 0.5;
+            let row = (w.row + (o as usize / cw) as i64) as f64 + 0.5;
+            xs.push(c0 + a * col + b * row);
+            ys.push(f0 + d * col + e * row);
+        }
+        let lonlat = if lonlat {
+            let mut lon = xs.clone();
+            let mut lat = ys.clone();
+            self.wgs
+                .transform_points(&mut lon, &mut lat)
+                .map_err(|e| exec_datafusion_err!("{e}"))?;
+            Some((
+                Arc::new(Float64Array::from(lon)) as ArrayRef,
+                Arc::new(Float64Array::from(lat)) as ArrayRef,
+            ))
+        } else {
+            None
+        };
+        let coords = Coords {
+            offsets: Arc::new(UInt32Array::from(offsets)),
+            x: Arc::new(Float64Array::from(xs)),
+            y: Arc::new(Float64Array::from(ys)),
+            lonlat,
+        };
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(((cx, cy), coords.clone()));
+        }
+        Ok(coords)
+    }
+}
+
 fn null_nodata(values: &ArrayRef, nodata: f64) -> Result<ArrayRef> {
     let as_f64 = cast(values, &arrow::datatypes::DataType::Float64)?;
     let f = as_f64.as_primitive::<arrow::datatypes::Float64Type>();
