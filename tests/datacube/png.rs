@@ -170,6 +170,22 @@ async fn bad_png_requests_fail_with_what_is_needed() {
     )
     .await;
     assert!(err.contains("stretch"), "{err}");
+    // Chunk indexes a query computed outside the grid: an error, not an overflow.
+    for (format, file) in [("PNG", "far.png"), ("COG", "far.tif"), ("ZARR", "far.zarr")] {
+        let err = sql_err(
+            &ctx,
+            &format!(
+                "COPY (SELECT chunk_x * 1000000000000000 AS chunk_x, chunk_y, nir FROM ({NIR_MEDIAN})) \
+                 TO '{}' STORED AS {format}",
+                to(file)
+            ),
+        )
+        .await;
+        assert!(
+            err.contains("is outside the table's grid"),
+            "{format}: {err}"
+        );
+    }
     let existing = to("d.png");
     std::fs::write(&existing, b"keep").expect("write");
     let err = sql_err(

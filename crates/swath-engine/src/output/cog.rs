@@ -319,6 +319,39 @@ impl Mosaic {
     pub(crate) fn chunk_len(&self) -> usize {
         self.grid.chunk_width as usize * self.grid.chunk_height as usize
     }
+
+    /// The `(chunk_x, chunk_y)` of every row of `batch`: an error names a row without
+    /// them, or a chunk outside the table's grid (so later arithmetic on the indexes
+    /// stays within the grid, whatever numbers a query computed).
+    pub(crate) fn chunk_keys(
+        &self,
+        batch: &RecordBatch,
+        what: &str,
+    ) -> Result<Vec<(i64, i64)>> {
+        let cx = arrow::compute::cast(batch.column(self.chunk_x), &ArrowType::Int64)?;
+        let cy = arrow::compute::cast(batch.column(self.chunk_y), &ArrowType::Int64)?;
+        let (cx, cy) = (
+            cx.as_primitive::<arrow::datatypes::Int64Type>(),
+            cy.as_primitive::<arrow::datatypes::Int64Type>(),
+        );
+        let nx = self.grid.width.div_ceil(u64::from(self.grid.chunk_width));
+        let ny = self.grid.height.div_ceil(u64::from(self.grid.chunk_height));
+        (0..batch.num_rows())
+            .map(|row| {
+                if cx.is_null(row) || cy.is_null(row) {
+                    return exec_err!("{what}: a row without chunk_x / chunk_y");
+                }
+                let (x, y) = (cx.value(row), cy.value(row));
+                let inside = |v: i64, n: u64| u64::try_from(v).is_ok_and(|v| v < n);
+                if !inside(x, nx) || !inside(y, ny) {
+                    return exec_err!(
+                        "{what}: chunk ({x}, {y}) is outside the table's grid ({nx}×{ny} chunks)"
+                    );
+                }
+                Ok((x, y))
+            })
+            .collect()
+    }
 }
 
 /// Writes the mosaic. See the module documentation.
@@ -370,20 +403,11 @@ struct Received {
 
 impl Received {
     fn add(&mut self, mosaic: &Mosaic, batch: &RecordBatch) -> Result<()> {
-        let cx = arrow::compute::cast(batch.column(mosaic.chunk_x), &ArrowType::Int64)?;
-        let cy = arrow::compute::cast(batch.column(mosaic.chunk_y), &ArrowType::Int64)?;
-        let (cx, cy) = (
-            cx.as_primitive::<arrow::datatypes::Int64Type>(),
-            cy.as_primitive::<arrow::datatypes::Int64Type>(),
-        );
+        let keys = mosaic.chunk_keys(batch, "COG output")?;
         let len = mosaic.chunk_len();
         let size = mosaic.dtype.size();
         let mut bytes = Vec::with_capacity(len * size * mosaic.bands.len());
-        for row in 0..batch.num_rows() {
-            if cx.is_null(row) || cy.is_null(row) {
-                return exec_err!("COG output: a row without chunk_x / chunk_y");
-            }
-            let key = (cx.value(row), cy.value(row));
+        for (row, key) in keys.into_iter().enumerate() {
             if self.chunks.contains_key(&key) {
                 return exec_err!(
                     "COG output: more than one row for chunk ({}, {}); reduce over time first (GROUP BY chunk_x, chunk_y)",

@@ -34,7 +34,6 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
 use futures::StreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
 use swath_plot::{Canvas, ChartOptions, Series, Stretch, XAxis};
-use swath_udfs::kernels::point::TileGrid;
 use swath_udfs::tile::{TileMeta, Tiles, is_tile_type};
 
 use super::cog::Mosaic;
@@ -212,10 +211,10 @@ enum Picture {
 /// Which columns a quicklook draws.
 #[derive(Debug, Clone)]
 struct Quicklook {
-    chunk_x: usize,
-    chunk_y: usize,
+    /// The chunk rows' layout (chunk columns, grid), checked as for COG output.
+    mosaic: Mosaic,
+    /// The drawn tile columns: index and description.
     bands: Vec<(usize, TileMeta)>,
-    grid: TileGrid,
 }
 
 impl Quicklook {
@@ -245,12 +244,7 @@ impl Quicklook {
             };
             bands.push((*i, meta.clone()));
         }
-        Ok(Quicklook {
-            chunk_x: mosaic.chunk_x,
-            chunk_y: mosaic.chunk_y,
-            bands,
-            grid: mosaic.grid,
-        })
+        Ok(Quicklook { mosaic, bands })
     }
 }
 
@@ -432,19 +426,14 @@ impl PngSink {
         q: &Quicklook,
         mut data: SendableRecordBatchStream,
     ) -> Result<(Vec<u8>, u64)> {
-        let chunk_len = q.grid.chunk_width as usize * q.grid.chunk_height as usize;
+        let chunk_len = q.mosaic.chunk_len();
         let mut spill = tempfile::tempfile().map_err(io)?;
         let mut chunks: BTreeMap<(i64, i64), u64> = BTreeMap::new();
         let mut offset = 0u64;
         let mut bytes: Vec<u8> = Vec::new();
         while let Some(batch) = data.next().await {
             let batch: RecordBatch = batch?;
-            let cx = arrow::compute::cast(batch.column(q.chunk_x), &ArrowType::Int64)?;
-            let cy = arrow::compute::cast(batch.column(q.chunk_y), &ArrowType::Int64)?;
-            let (cx, cy) = (
-                cx.as_primitive::<Int64Type>(),
-                cy.as_primitive::<Int64Type>(),
-            );
+            let keys = q.mosaic.chunk_keys(&batch, "PNG output")?;
             let physical: Vec<Vec<f32>> = q
                 .bands
                 .iter()
@@ -456,11 +445,7 @@ impl PngSink {
                     .physical()
                 })
                 .collect::<Result<_>>()?;
-            for row in 0..batch.num_rows() {
-                if cx.is_null(row) || cy.is_null(row) {
-                    return exec_err!("PNG output: a row without chunk_x / chunk_y");
-                }
-                let key = (cx.value(row), cy.value(row));
+            for (row, key) in keys.into_iter().enumerate() {
                 if chunks.contains_key(&key) {
                     return exec_err!(
                         "PNG output: more than one row for chunk ({}, {}); reduce over time first (GROUP BY chunk_x, chunk_y)",
@@ -488,12 +473,11 @@ impl PngSink {
         ) else {
             return exec_err!("PNG output: the query returned no chunks");
         };
-        let (cw, ch) = (
-            i64::from(q.grid.chunk_width),
-            i64::from(q.grid.chunk_height),
-        );
-        let width = (((x1 + 1) * cw).min(q.grid.width as i64) - x0 * cw).max(1);
-        let height = (((y1 + 1) * ch).min(q.grid.height as i64) - y0 * ch).max(1);
+        let grid = &q.mosaic.grid;
+        let (cw, ch) = (i64::from(grid.chunk_width), i64::from(grid.chunk_height));
+        // Chunk indexes lie within the grid (chunk_keys), so these stay small.
+        let width = (((x1 + 1) * cw).min(grid.width as i64) - x0 * cw).max(1);
+        let height = (((y1 + 1) * ch).min(grid.height as i64) - y0 * ch).max(1);
         let nb = q.bands.len();
         let max_size = self.options.max_size;
         let stretch = self.options.stretch;

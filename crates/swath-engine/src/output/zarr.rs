@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::{DataType as ArrowType, Int64Type, SchemaRef};
+use arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::{DataFusionError, GetExt, Result, exec_err, plan_err};
@@ -301,19 +301,9 @@ impl DataSink for ZarrSink {
         let len = m.chunk_len();
         while let Some(batch) = data.next().await {
             let batch = batch?;
-            let cx = arrow::compute::cast(batch.column(m.chunk_x), &ArrowType::Int64)?;
-            let cy = arrow::compute::cast(batch.column(m.chunk_y), &ArrowType::Int64)?;
-            let (cx, cy) = (
-                cx.as_primitive::<Int64Type>(),
-                cy.as_primitive::<Int64Type>(),
-            );
-            for row in 0..batch.num_rows() {
-                let (x, y) = (cx.value(row), cy.value(row));
-                if x < 0 || y < 0 || x as u64 * bs >= w || y as u64 * bs >= h {
-                    return exec_err!(
-                        "Zarr output: chunk ({x}, {y}) is outside the table's grid"
-                    );
-                }
+            for (row, (x, y)) in
+                m.chunk_keys(&batch, "Zarr output")?.into_iter().enumerate()
+            {
                 if !seen.insert((x, y)) {
                     return exec_err!(
                         "Zarr output: more than one row for chunk ({x}, {y}); reduce over time first (GROUP BY chunk_x, chunk_y)"
