@@ -2,10 +2,15 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Float64Array, Int64Array};
-use datafusion::common::Result;
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, PrimitiveArray};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Float32Type, Float64Type, Int8Type, Int16Type,
+    Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use datafusion::common::{Result, exec_err};
 
 use crate::scalar::Args;
+use crate::tile::{Tiles, ToF64};
 
 /// `f(stats)` of each row's tile of argument 0, as Float64 (NULL for NULL tiles).
 pub fn per_tile(args: &Args, f: impl Fn(&Stats) -> Option<f64>) -> Result<ArrayRef> {
@@ -16,9 +21,78 @@ pub fn per_tile(args: &Args, f: impl Fn(&Stats) -> Option<f64>) -> Result<ArrayR
 
 /// The valid-pixel count of each row's tile of argument 0 (NULL for NULL tiles).
 pub fn per_tile_count(args: &Args) -> Result<ArrayRef> {
-    let stats = row_stats(args)?;
-    let out: Int64Array = stats.iter().map(|s| s.map(|s| s.count as i64)).collect();
+    let (list, meta) = args.tile(0)?;
+    let values = Tiles {
+        array: list,
+        meta: &meta,
+    }
+    .values();
+    let len = meta.len().max(1);
+    let nodata = meta.nodata.filter(|v| !v.is_nan());
+    // Counted on the stored values: a pixel is valid unless it is nodata, NaN or
+    // null, whatever the scale and offset (no conversion to physical values).
+    macro_rules! count {
+        ($t:ty) => {
+            count_valid(values.as_primitive::<$t>(), len, nodata)
+        };
+    }
+    let counts = match values.data_type() {
+        DataType::UInt8 => count!(UInt8Type),
+        DataType::UInt16 => count!(UInt16Type),
+        DataType::UInt32 => count!(UInt32Type),
+        DataType::UInt64 => count!(UInt64Type),
+        DataType::Int8 => count!(Int8Type),
+        DataType::Int16 => count!(Int16Type),
+        DataType::Int32 => count!(Int32Type),
+        DataType::Int64 => count!(Int64Type),
+        DataType::Float32 => count!(Float32Type),
+        DataType::Float64 => count!(Float64Type),
+        other => {
+            return exec_err!("rs_tile_count: tile of unsupported pixel type {other}");
+        }
+    };
+    let out: Int64Array = counts
+        .into_iter()
+        .enumerate()
+        .map(|(row, n)| (!list.is_null(row)).then_some(n as i64))
+        .collect();
     Ok(Arc::new(out))
+}
+
+/// Per tile of `len` values, how many are not `nodata`, NaN or null.
+fn count_valid<T: ArrowPrimitiveType>(
+    values: &PrimitiveArray<T>,
+    len: usize,
+    nodata: Option<f64>,
+) -> Vec<usize>
+where
+    T::Native: ToF64,
+{
+    let raw = values.values();
+    let nd = nodata.and_then(T::Native::from_f64_exact);
+    let float = matches!(T::DATA_TYPE, DataType::Float32 | DataType::Float64);
+    let mut counts: Vec<usize> = raw
+        .chunks(len)
+        .map(|tile| match (nd, float) {
+            (Some(nd), false) => tile.iter().filter(|v| **v != nd).count(),
+            (None, false) => tile.len(),
+            (nd, true) => tile
+                .iter()
+                .filter(|v| !v.to_f64().is_nan() && Some(**v) != nd)
+                .count(),
+        })
+        .collect();
+    if let Some(nulls) = values.nulls() {
+        for (i, valid) in nulls.iter().enumerate() {
+            // A null that is not already nodata/NaN was counted.
+            let v = raw[i];
+            let counted = !(v.to_f64().is_nan() || Some(v) == nd);
+            if !valid && counted {
+                counts[i / len] -= 1;
+            }
+        }
+    }
+    counts
 }
 
 fn row_stats(args: &Args) -> Result<Vec<Option<Stats>>> {
