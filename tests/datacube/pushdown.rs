@@ -28,6 +28,16 @@ async fn explain(ctx: &datafusion::prelude::SessionContext, q: &str) -> String {
         .to_string()
 }
 
+fn find_pixel_scan(
+    plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+) -> Option<&swath_engine::cube::PixelScanExec> {
+    let any: &dyn std::any::Any = plan.as_ref();
+    if let Some(s) = any.downcast_ref::<swath_engine::cube::PixelScanExec>() {
+        return Some(s);
+    }
+    plan.children().into_iter().find_map(find_pixel_scan)
+}
+
 fn count(rows: &[arrow::array::RecordBatch]) -> i64 {
     rows[0].column(0).as_primitive::<Int64Type>().value(0)
 }
@@ -256,6 +266,46 @@ async fn lon_lat_bounds_prune_pixel_view_chunks() {
     .await;
     assert_eq!(count(&pruned), count(&unpruned));
     assert!(count(&pruned) > 0, "the box holds pixels");
+    // The box is applied to the chunk's coordinates before rows are made: the scan
+    // emits only the pixels inside it.
+    assert!(text.contains("lon∈["), "{text}");
+    let df = ctx.sql(&q).await.expect("plan");
+    let plan = df.create_physical_plan().await.expect("physical plan");
+    collect(Arc::clone(&plan), ctx.task_ctx())
+        .await
+        .expect("run");
+    use datafusion::physical_plan::ExecutionPlan;
+    let scan = find_pixel_scan(&plan).expect("pixel scan");
+    let rows_of = |m: Option<datafusion::physical_plan::metrics::MetricsSet>| {
+        m.and_then(|m| m.output_rows()).expect("output rows")
+    };
+    // Its metrics include the chunk scan's (chunk rows read).
+    let chunk_rows = rows_of(scan.chunk_scan().metrics());
+    let emitted = rows_of(scan.metrics()) - chunk_rows;
+    assert!(chunk_rows > 0);
+    assert_eq!(emitted as i64, count(&pruned));
+    // One-sided and x/y ranges, literal on the left, against the unpushed form.
+    let cx0 = d.grid.transform[2]
+        + d.grid.transform[0] * (d.scenes[0].window[0] as f64 + 100.0);
+    for (pushed, opaque) in [
+        (
+            format!("{x} <= lon AND lat > {y}"),
+            format!("{x} <= lon + 0 AND lat + 0 > {y}"),
+        ),
+        (
+            format!("x < {cx0} AND x >= {} AND y <= 1e12", cx0 - 300.0),
+            format!(
+                "x + 0 < {cx0} AND x + 0 >= {} AND y + 0 <= 1e12",
+                cx0 - 300.0
+            ),
+        ),
+    ] {
+        let q = |w: &str| format!("SELECT count(*), count(red) FROM px WHERE {w}");
+        let a = sql(&ctx, &q(&pushed)).await;
+        let b = sql(&ctx, &q(&opaque)).await;
+        assert_eq!(count(&a), count(&b), "{pushed}");
+        assert!(count(&a) > 0, "{pushed} keeps pixels");
+    }
     let text = explain(&ctx, "SELECT count(*) FROM px WHERE x < 0").await;
     assert!(text.contains("chunks=0,"), "{text}");
 }

@@ -11,5 +11,5 @@ pub mod schema;
 
 pub use exec::{ChunkTask, CubeScanExec, ScanSpec, ScanSummary};
 pub use model::{CubeDef, TableGrid};
-pub use pixels::{PixelScanExec, PixelSpec};
+pub use pixels::{PixelBounds, PixelScanExec, PixelSpec, Range};
 pub use provider::CubeTable;

@@ -1,7 +1,9 @@
 //! The pixel view: the chunk scan's rows exploded to one row per pixel, with the
 //! pixel's centre in grid coordinates (`x`, `y`) and in degrees (`lon`, `lat`), and
 //! band values as scalars (nodata → NULL). Pixels outside the grid (chunk padding)
-//! are left out; every pixel of an observation's chunks inside the grid is a row.
+//! are left out; every pixel of an observation's chunks inside the grid is a row,
+//! unless range filters on `x`, `y`, `lon` or `lat` rule it out: those are applied
+//! to a chunk's coordinates once, before its observations are exploded into rows.
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,13 +15,16 @@ use arrow::array::{
 use arrow::compute::{cast, take};
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
+use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, exec_datafusion_err, internal_err};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Expr, Operator};
 use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::metrics::{
+    ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties,
@@ -40,6 +45,144 @@ pub struct PixelSpec {
     pub chunks: ScanSpec,
     /// Columns of the pixel schema, in output order.
     pub projection: Vec<usize>,
+    /// Ranges of the pixel coordinates the query's filters imply; pixels outside
+    /// them are never made into rows.
+    #[serde(default)]
+    pub bounds: PixelBounds,
+}
+
+/// Inclusive ranges on a pixel's coordinates, implied by range filters (`BETWEEN`,
+/// `<`, `<=`, `>`, `>=`, `=` against numbers). They keep a superset of what the
+/// filters keep (which are evaluated again on the rows).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PixelBounds {
+    /// Grid x of the pixel centre.
+    pub x: Range,
+    /// Grid y of the pixel centre.
+    pub y: Range,
+    /// Longitude of the pixel centre.
+    pub lon: Range,
+    /// Latitude of the pixel centre.
+    pub lat: Range,
+}
+
+/// A closed interval, open-ended where a side is `None`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Range {
+    /// Smallest value kept.
+    pub lo: Option<f64>,
+    /// Largest value kept.
+    pub hi: Option<f64>,
+}
+
+impl Range {
+    /// Whether the range restricts anything.
+    pub fn is_bounded(&self) -> bool {
+        self.lo.is_some() || self.hi.is_some()
+    }
+
+    /// Whether `v` is in the range, comparing as Arrow's kernels do (IEEE total
+    /// order: NaN above every number), so nothing a filter keeps is dropped.
+    pub fn contains(&self, v: f64) -> bool {
+        use std::cmp::Ordering::Less;
+        self.lo.is_none_or(|lo| v.total_cmp(&lo) != Less)
+            && self.hi.is_none_or(|hi| hi.total_cmp(&v) != Less)
+    }
+
+    fn raise_lo(&mut self, v: f64) {
+        self.lo = Some(self.lo.map_or(v, |lo| lo.max(v)));
+    }
+
+    fn lower_hi(&mut self, v: f64) {
+        self.hi = Some(self.hi.map_or(v, |hi| hi.min(v)));
+    }
+}
+
+impl PixelBounds {
+    /// The ranges implied by `conjuncts` (unqualified column names); a conjunct of
+    /// another form implies nothing.
+    pub fn of(conjuncts: &[Expr]) -> PixelBounds {
+        let mut b = PixelBounds::default();
+        for c in conjuncts {
+            match c {
+                Expr::Between(between) if !between.negated => {
+                    if let (Some(r), Some(lo), Some(hi)) = (
+                        b.range_of(&between.expr),
+                        number(&between.low),
+                        number(&between.high),
+                    ) {
+                        r.raise_lo(lo);
+                        r.lower_hi(hi);
+                    }
+                }
+                Expr::BinaryExpr(e) => {
+                    let (col, op, v) = match (number(&e.left), number(&e.right)) {
+                        (None, Some(v)) => (&e.left, e.op, v),
+                        (Some(v), None) => match e.op.swap() {
+                            Some(op) => (&e.right, op, v),
+                            None => continue,
+                        },
+                        _ => continue,
+                    };
+                    let Some(r) = b.range_of(col) else { continue };
+                    match op {
+                        Operator::Gt | Operator::GtEq => r.raise_lo(v),
+                        Operator::Lt | Operator::LtEq => r.lower_hi(v),
+                        Operator::Eq => {
+                            r.raise_lo(v);
+                            r.lower_hi(v);
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        b
+    }
+
+    fn range_of(&mut self, e: &Expr) -> Option<&mut Range> {
+        match e {
+            Expr::Column(c) => match c.name.as_str() {
+                "x" => Some(&mut self.x),
+                "y" => Some(&mut self.y),
+                "lon" => Some(&mut self.lon),
+                "lat" => Some(&mut self.lat),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether any range restricts anything.
+    pub fn is_bounded(&self) -> bool {
+        [self.x, self.y, self.lon, self.lat]
+            .iter()
+            .any(Range::is_bounded)
+    }
+
+    fn needs_lonlat(&self) -> bool {
+        self.lon.is_bounded() || self.lat.is_bounded()
+    }
+}
+
+/// A numeric literal (possibly cast) as `f64`; NaN and non-numbers give `None`.
+fn number(e: &Expr) -> Option<f64> {
+    let v = match e {
+        Expr::Literal(v, _) => v.clone(),
+        Expr::Cast(c) => match c.expr.as_ref() {
+            Expr::Literal(v, _) => v.cast_to(c.field.data_type()).ok()?,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    if !v.data_type().is_numeric() || v.is_null() {
+        return None;
+    }
+    match v.cast_to(&arrow::datatypes::DataType::Float64).ok()? {
+        ScalarValue::Float64(Some(f)) if !f.is_nan() => Some(f),
+        _ => None,
+    }
 }
 
 /// The scan of a datacube table's pixel view.
@@ -75,7 +218,12 @@ impl PixelScanExec {
             }
         }
         let chunks = plan(state, def, conjuncts, inner, partitions)?;
-        Self::try_new(PixelSpec { chunks, projection })
+        let bounds = PixelBounds::of(conjuncts);
+        Self::try_new(PixelSpec {
+            chunks,
+            projection,
+            bounds,
+        })
     }
 
     /// A pixel scan doing `spec`.
@@ -114,9 +262,18 @@ impl DisplayAs for PixelScanExec {
         let px = self.spec.chunks.def.grid.chunk_pixels();
         write!(
             f,
-            "PixelScanExec: pixels≤{} of ",
+            "PixelScanExec: pixels≤{} ",
             self.spec.chunks.summary.rows * px
         )?;
+        let b = &self.spec.bounds;
+        for (name, r) in [("x", b.x), ("y", b.y), ("lon", b.lon), ("lat", b.lat)] {
+            if r.is_bounded() {
+                let side =
+                    |v: Option<f64>| v.map_or("…".to_string(), |v| v.to_string());
+                write!(f, "{name}∈[{}, {}] ", side(r.lo), side(r.hi))?;
+            }
+        }
+        write!(f, "of ")?;
         self.inner.fmt_as(t, f)
     }
 }
@@ -168,6 +325,7 @@ impl ExecutionPlan for PixelScanExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let chunks = self.inner.execute(partition, context)?;
+        let output_rows = MetricBuilder::new(&self.metrics).output_rows(partition);
         let def = Arc::clone(&self.spec.chunks.def);
         let projection = self.spec.projection.clone();
         let schema = Arc::clone(&self.schema);
@@ -178,6 +336,7 @@ impl ExecutionPlan for PixelScanExec {
         .map_err(|e| exec_datafusion_err!("{e}"))?;
         let explode = Arc::new(Exploder {
             def,
+            bounds: self.spec.bounds.clone(),
             projection,
             schema: Arc::clone(&schema),
             wgs,
@@ -188,7 +347,14 @@ impl ExecutionPlan for PixelScanExec {
                 let batch = batch?;
                 let mut out = Vec::with_capacity(batch.num_rows());
                 for r in 0..batch.num_rows() {
-                    out.push(explode.row(&batch, r));
+                    match explode.row(&batch, r) {
+                        Ok(rows) if rows.num_rows() == 0 => {}
+                        Ok(rows) => {
+                            output_rows.add(rows.num_rows());
+                            out.push(Ok(rows));
+                        }
+                        Err(e) => out.push(Err(e)),
+                    }
                 }
                 Ok::<_, datafusion::error::DataFusionError>(futures::stream::iter(out))
             })
@@ -204,6 +370,7 @@ impl ExecutionPlan for PixelScanExec {
 
 struct Exploder {
     def: Arc<CubeDef>,
+    bounds: PixelBounds,
     projection: Vec<usize>,
     schema: SchemaRef,
     wgs: Transformer,
@@ -238,6 +405,9 @@ impl Exploder {
         let want = |c: usize| self.projection.contains(&c);
         let coords = self.coords(cx, cy, want(n_item + 4) || want(n_item + 5))?;
         let n = coords.offsets.len();
+        if n == 0 {
+            return Ok(RecordBatch::new_empty(Arc::clone(&self.schema)));
+        }
         let pixel = schema::pixel_schema(def);
         let mut columns: Vec<Option<ArrayRef>> = vec![None; pixel.fields().len()];
         let repeat = UInt32Array::from(vec![r as u32; n]);
@@ -290,11 +460,11 @@ impl Exploder {
     }
 }
 
-/// `values` with nodata (and NaN) as NULL.
 impl Exploder {
-    /// The coordinates of chunk (`cx`, `cy`), from the last call when it was the same
-    /// chunk (with lon/lat if `lonlat`).
+    /// The coordinates of chunk (`cx`, `cy`)'s in-grid pixels within the bounds,
+    /// from the last call when it was the same chunk (with lon/lat if `lonlat`).
     fn coords(&self, cx: i32, cy: i32, lonlat: bool) -> Result<Coords> {
+        let lonlat = lonlat || self.bounds.needs_lonlat();
         if let Ok(last) = self.last.lock()
             && let Some((key, coords)) = last.as_ref()
             && *key == (cx, cy)
@@ -309,7 +479,7 @@ impl Exploder {
         let n = cols * rows;
         // Offsets of the in-grid pixels in the tile.
         let cw = g.chunk_width as usize;
-        let offsets: Vec<u32> = (0..rows)
+        let mut offsets: Vec<u32> = (0..rows)
             .flat_map(|row| (0..cols).map(move |col| (row * cw + col) as u32))
             .collect();
         let [a, b, c0, d, e, f0] = g.transform;
@@ -321,24 +491,48 @@ impl Exploder {
             xs.push(c0 + a * col + b * row);
             ys.push(f0 + d * col + e * row);
         }
-        let lonlat = if lonlat {
+        let mut keep: Vec<bool> = xs
+            .iter()
+            .zip(&ys)
+            .map(|(&x, &y)| self.bounds.x.contains(x) && self.bounds.y.contains(y))
+            .collect();
+        let mut lonlat = if lonlat {
             let mut lon = xs.clone();
             let mut lat = ys.clone();
             self.wgs
                 .transform_points(&mut lon, &mut lat)
                 .map_err(|e| exec_datafusion_err!("{e}"))?;
-            Some((
-                Arc::new(Float64Array::from(lon)) as ArrayRef,
-                Arc::new(Float64Array::from(lat)) as ArrayRef,
-            ))
+            for (k, (&lo, &la)) in keep.iter_mut().zip(lon.iter().zip(&lat)) {
+                *k = *k && self.bounds.lon.contains(lo) && self.bounds.lat.contains(la);
+            }
+            Some((lon, lat))
         } else {
             None
         };
+        if keep.iter().any(|k| !k) {
+            let retain = |v: &mut Vec<f64>| {
+                let mut k = keep.iter();
+                v.retain(|_| k.next().copied().unwrap_or(false));
+            };
+            retain(&mut xs);
+            retain(&mut ys);
+            if let Some((lon, lat)) = lonlat.as_mut() {
+                retain(lon);
+                retain(lat);
+            }
+            let mut k = keep.iter_mut();
+            offsets.retain(|_| k.next().is_some_and(|k| *k));
+        }
         let coords = Coords {
             offsets: Arc::new(UInt32Array::from(offsets)),
             x: Arc::new(Float64Array::from(xs)),
             y: Arc::new(Float64Array::from(ys)),
-            lonlat,
+            lonlat: lonlat.map(|(lon, lat)| {
+                (
+                    Arc::new(Float64Array::from(lon)) as ArrayRef,
+                    Arc::new(Float64Array::from(lat)) as ArrayRef,
+                )
+            }),
         };
         if let Ok(mut last) = self.last.lock() {
             *last = Some(((cx, cy), coords.clone()));
@@ -347,6 +541,7 @@ impl Exploder {
     }
 }
 
+/// `values` with nodata (and NaN) as NULL.
 fn null_nodata(values: &ArrayRef, nodata: f64) -> Result<ArrayRef> {
     let as_f64 = cast(values, &arrow::datatypes::DataType::Float64)?;
     let f = as_f64.as_primitive::<arrow::datatypes::Float64Type>();
@@ -357,4 +552,51 @@ fn null_nodata(values: &ArrayRef, nodata: f64) -> Result<ArrayRef> {
     let nulls = arrow::buffer::NullBuffer::from(valid);
     let data = values.to_data().into_builder().nulls(Some(nulls)).build()?;
     Ok(arrow::array::make_array(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::prelude::{col, lit};
+
+    use super::*;
+
+    #[test]
+    fn bounds_of_range_filters() {
+        let b = PixelBounds::of(&[
+            col("lon").between(lit(10.5), lit(11.0)),
+            lit(46.0).lt_eq(col("lat")),
+            col("lat").lt(lit(47)),
+            col("x").eq(lit(500_020.0)),
+            col("y").gt(lit(1.0)),
+            col("y").gt_eq(lit(3.0)),
+            // Not ranges of a coordinate: ignored.
+            col("red").gt(lit(3)),
+            (col("x") + lit(1.0)).lt(lit(0.0)),
+            col("lon").not_between(lit(0.0), lit(1.0)),
+            col("lat").lt(lit(f64::NAN)),
+        ]);
+        let r = |lo, hi| Range { lo, hi };
+        assert_eq!(b.lon, r(Some(10.5), Some(11.0)));
+        assert_eq!(b.lat, r(Some(46.0), Some(47.0)));
+        assert_eq!(b.x, r(Some(500_020.0), Some(500_020.0)));
+        assert_eq!(b.y, r(Some(3.0), None));
+        assert!(!PixelBounds::of(&[col("red").gt(lit(3))]).is_bounded());
+    }
+
+    #[test]
+    fn range_compares_as_arrow_does() {
+        let above = Range {
+            lo: Some(1.0),
+            hi: None,
+        };
+        // Arrow orders NaN above every number: `lon >= 1` keeps NaN, `lon <= 1` not.
+        assert!(above.contains(f64::NAN) && above.contains(1.0) && !above.contains(0.5));
+        let below = Range {
+            lo: None,
+            hi: Some(1.0),
+        };
+        assert!(
+            !below.contains(f64::NAN) && below.contains(1.0) && below.contains(-1e300)
+        );
+    }
 }

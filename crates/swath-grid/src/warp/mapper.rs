@@ -37,6 +37,16 @@ impl Mapper {
         })
     }
 
+    /// Whether source x depends on destination x only, and y on y only (same CRS,
+    /// no rotation or shear in either grid).
+    pub fn is_separable(&self) -> bool {
+        self.reproject.is_none()
+            && self.dst_gt[2] == 0.0
+            && self.dst_gt[4] == 0.0
+            && self.src_inv[2] == 0.0
+            && self.src_inv[4] == 0.0
+    }
+
     /// The exact source pixel position of one destination pixel position.
     #[inline]
     pub fn exact_one(&self, px: f64, py: f64) -> Option<(f64, f64)> {

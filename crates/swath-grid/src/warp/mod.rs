@@ -296,24 +296,26 @@ impl WarpPlan {
             - i128::from(self.src_window.col);
         let r0 = self.dst_window.row as i128 + i128::from(self.copy_offset.1)
             - i128::from(self.src_window.row);
+        // Destination columns [lo, hi) have a source column, the same for every row.
+        let lo = (-c0).clamp(0, dw as i128) as usize;
+        let hi = (src.width as i128 - c0).clamp(0, dw as i128) as usize;
+        if lo >= hi {
+            return 0;
+        }
+        let s_lo = (c0 + lo as i128) as usize;
         let mut written = 0;
         for (r, row) in dst.chunks_exact_mut(dw).enumerate() {
             let sr = r0 + r as i128;
             if sr < 0 || sr >= src.height as i128 {
                 continue;
             }
-            let src_row =
-                &src.data[sr as usize * src.width..(sr as usize + 1) * src.width];
-            for (c, d) in row.iter_mut().enumerate() {
-                let sc = c0 + c as i128;
-                if sc < 0 || sc >= src.width as i128 || !missing(*d, dst_nodata) {
-                    continue;
-                }
-                let v = src_row[sc as usize];
-                if src.valid(v) {
-                    *d = v;
-                    written += 1;
-                }
+            let start = sr as usize * src.width + s_lo;
+            let src_row = &src.data[start..start + (hi - lo)];
+            for (d, &v) in row[lo..hi].iter_mut().zip(src_row) {
+                // Branch-free, so the compiler vectorises it.
+                let take = missing(*d, dst_nodata) & src.valid(v);
+                *d = if take { v } else { *d };
+                written += usize::from(take);
             }
         }
         written
@@ -325,67 +327,161 @@ impl WarpPlan {
         dst: &mut [T],
         dst_nodata: Option<T>,
     ) -> usize {
+        if self.method == Resampling::Nearest && self.mapper.is_separable() {
+            return self.nearest_separable(src, dst, dst_nodata);
+        }
         let dw = self.dst_window.width as usize;
-        let mut xs = vec![0.0; dw];
-        let mut ys = vec![0.0; dw];
-        let mut ok = vec![false; dw];
+        let mut rows = RowBuffers::new(dw);
+        dst.chunks_exact_mut(dw)
+            .enumerate()
+            .map(|(r, row)| self.resample_row(r, row, src, dst_nodata, &mut rows))
+            .sum()
+    }
+
+    /// Map the destination pixel positions `xs`, `ys` of one row to source pixel
+    /// positions (approximately, within the error threshold, or exactly).
+    fn map_row(&self, xs: &mut [f64], ys: &mut [f64], ok: &mut [bool]) {
+        if self.error_threshold > 0.0 {
+            self.mapper.approx(self.error_threshold, xs, ys, ok);
+        } else {
+            self.mapper.exact(xs, ys, ok);
+        }
+    }
+
+    /// Resample destination row `r` of the window (`row`), pixel by pixel.
+    fn resample_row<T: Sample>(
+        &self,
+        r: usize,
+        row: &mut [T],
+        src: &SrcView<'_, T>,
+        dst_nodata: Option<T>,
+        buffers: &mut RowBuffers,
+    ) -> usize {
+        if !row.iter().any(|&d| missing(d, dst_nodata)) {
+            return 0;
+        }
+        let RowBuffers { xs, ys, ok } = buffers;
         let col0 = self.dst_window.col as f64;
         let four = self.filter.four_sample();
         let single = src.width == 1 || src.height == 1;
+        let py = r as f64 + 0.5 + self.dst_window.row as f64;
+        for (i, (x, y)) in xs.iter_mut().zip(ys.iter_mut()).enumerate() {
+            *x = i as f64 + 0.5 + col0;
+            *y = py;
+        }
+        self.map_row(xs, ys, ok);
         let mut written = 0;
-        for (r, row) in dst.chunks_exact_mut(dw).enumerate() {
-            if !row.iter().any(|&d| missing(d, dst_nodata)) {
+        for (i, d) in row.iter_mut().enumerate() {
+            if !missing(*d, dst_nodata) {
                 continue;
             }
-            let py = r as f64 + 0.5 + self.dst_window.row as f64;
+            let Some((sx, sy, cell)) =
+                self.src_position(i as f64 + 0.5 + col0, py, xs[i], ys[i], ok[i], src)
+            else {
+                continue;
+            };
+            let centre = src.data[cell];
+            if !src.valid(centre) {
+                continue;
+            }
+            let value = match self.method {
+                Resampling::Nearest => centre,
+                Resampling::Bilinear => {
+                    let v = if single {
+                        Some(centre.to_f64())
+                    } else if four {
+                        bilinear4(src, sx, sy)
+                    } else {
+                        bilinear_general(src, &self.filter, sx, sy)
+                    };
+                    let Some(v) = v else { continue };
+                    let v = T::from_f64(v);
+                    match dst_nodata {
+                        Some(nd) => v.avoid_nodata(nd),
+                        None => v,
+                    }
+                }
+            };
+            *d = value;
+            written += 1;
+        }
+        written
+    }
+
+    /// Nearest-neighbour resampling for a separable mapping (same CRS, no rotation
+    /// or shear): a destination column always reads the same source column and a
+    /// row the same source row, so each is computed once per call instead of once
+    /// per pixel. The result is the per-pixel path's: a pixel's source column is
+    /// what `src_position` gives whenever its source row is inside the window
+    /// (the approximate and exact rows agree exactly for such mappings); rows whose
+    /// source row lies less than a pixel outside the window, which `src_position`
+    /// recomputes exactly, take the per-pixel path.
+    fn nearest_separable<T: Sample>(
+        &self,
+        src: &SrcView<'_, T>,
+        dst: &mut [T],
+        dst_nodata: Option<T>,
+    ) -> usize {
+        let dw = self.dst_window.width as usize;
+        let col0 = self.dst_window.col as f64;
+        let row0 = self.dst_window.row as f64;
+        let mut buffers = RowBuffers::new(dw);
+        // Source column of each destination column, from the first row's mapping.
+        let py0 = row0 + 0.5;
+        {
+            let RowBuffers { xs, ys, ok } = &mut buffers;
             for (i, (x, y)) in xs.iter_mut().zip(ys.iter_mut()).enumerate() {
                 *x = i as f64 + 0.5 + col0;
-                *y = py;
+                *y = py0;
             }
-            if self.error_threshold > 0.0 {
-                self.mapper
-                    .approx(self.error_threshold, &mut xs, &mut ys, &mut ok);
-            } else {
-                self.mapper.exact(&mut xs, &mut ys, &mut ok);
+            self.map_row(xs, ys, ok);
+        }
+        let cols: Vec<Option<usize>> = (0..dw)
+            .map(|i| {
+                let px = i as f64 + 0.5 + col0;
+                src_cell(
+                    buffers.xs[i],
+                    buffers.ok[i],
+                    self.src_window.col,
+                    src.width,
+                    || self.mapper.exact_one(px, py0).map(|p| p.0),
+                )
+            })
+            .collect();
+        let (oy, sh) = (self.src_window.row as f64, src.height as f64);
+        let mut written = 0;
+        for (r, row) in dst.chunks_exact_mut(dw).enumerate() {
+            let py = r as f64 + 0.5 + row0;
+            let Some((_, y)) = self.mapper.exact_one(col0 + 0.5, py) else {
+                continue;
+            };
+            if y.is_nan() {
+                continue;
             }
-            for (i, d) in row.iter_mut().enumerate() {
-                if !missing(*d, dst_nodata) {
-                    continue;
+            let inside = y >= oy && y + 1e-10 <= sh + oy;
+            if !inside {
+                let near = (y < oy && y > oy - 1.0)
+                    || (y + 1e-10 > sh + oy && y < sh + oy + 1.0);
+                if near {
+                    written += self.resample_row(r, row, src, dst_nodata, &mut buffers);
                 }
-                let Some((sx, sy, cell)) = self.src_position(
-                    i as f64 + 0.5 + col0,
-                    py,
-                    xs[i],
-                    ys[i],
-                    ok[i],
-                    src,
-                ) else {
-                    continue;
-                };
-                let centre = src.data[cell];
-                if !src.valid(centre) {
-                    continue;
-                }
-                let value = match self.method {
-                    Resampling::Nearest => centre,
-                    Resampling::Bilinear => {
-                        let v = if single {
-                            Some(centre.to_f64())
-                        } else if four {
-                            bilinear4(src, sx, sy)
-                        } else {
-                            bilinear_general(src, &self.filter, sx, sy)
-                        };
-                        let Some(v) = v else { continue };
-                        let v = T::from_f64(v);
-                        match dst_nodata {
-                            Some(nd) => v.avoid_nodata(nd),
-                            None => v,
-                        }
+                continue;
+            }
+            let Some(sr) = src_cell(y, true, self.src_window.row, src.height, || None)
+            else {
+                continue;
+            };
+            let src_row = &src.data[sr * src.width..(sr + 1) * src.width];
+            for (d, c) in row.iter_mut().zip(&cols) {
+                if let Some(c) = *c
+                    && missing(*d, dst_nodata)
+                {
+                    let v = src_row[c];
+                    if src.valid(v) {
+                        *d = v;
+                        written += 1;
                     }
-                };
-                *d = value;
-                written += 1;
+                }
             }
         }
         written
@@ -458,6 +554,66 @@ impl WarpPlan {
         }
         Some((x - ox, y - oy, r as usize * src.width + c as usize))
     }
+}
+
+/// Per-row buffers of mapped positions.
+struct RowBuffers {
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    ok: Vec<bool>,
+}
+
+impl RowBuffers {
+    fn new(n: usize) -> RowBuffers {
+        RowBuffers {
+            xs: vec![0.0; n],
+            ys: vec![0.0; n],
+            ok: vec![false; n],
+        }
+    }
+}
+
+/// `src_position` along one axis: the window index (window origin `origin`, `size`
+/// pixels) of source position `v`, recomputed once with `exact` when `v` lies less
+/// than a pixel outside the window.
+fn src_cell(
+    v: f64,
+    ok: bool,
+    origin: i64,
+    size: usize,
+    exact: impl FnOnce() -> Option<f64>,
+) -> Option<usize> {
+    let (o, n) = (origin as f64, size as f64);
+    let (mut v, mut ok) = (v, ok);
+    let mut exact = Some(exact);
+    for attempt in 0..2 {
+        if attempt == 1 {
+            v = (exact.take()?)()?;
+            ok = true;
+        }
+        if !ok || v.is_nan() {
+            return None;
+        }
+        let retry = attempt == 0;
+        if v < o {
+            if retry && v > o - 1.0 {
+                continue;
+            }
+            return None;
+        }
+        if v + 1e-10 > n + o {
+            if retry && v < n + o + 1.0 {
+                continue;
+            }
+            return None;
+        }
+        break;
+    }
+    let mut c = (v + 1e-10) as i64 - origin;
+    if c == size as i64 {
+        c -= 1;
+    }
+    (c >= 0 && c < size as i64).then_some(c as usize)
 }
 
 /// Whether a destination pixel still needs a value.

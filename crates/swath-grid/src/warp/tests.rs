@@ -315,3 +315,98 @@ fn plans_are_send_and_sync() {
     assert_send_sync::<Crs>();
     assert_send_sync::<crate::Transformer>();
 }
+
+/// The per-pixel path (`resample_row` for every row), for comparison.
+fn per_pixel(
+    plan: &WarpPlan,
+    src: &[u16],
+    src_nodata: Option<u16>,
+    dst: &mut [u16],
+    dst_nodata: Option<u16>,
+) -> usize {
+    let view = kernel::SrcView {
+        data: src,
+        width: plan.src_window.width as usize,
+        height: plan.src_window.height as usize,
+        nodata: src_nodata,
+    };
+    let dw = plan.dst_window.width as usize;
+    let mut buffers = RowBuffers::new(dw);
+    dst.chunks_exact_mut(dw)
+        .enumerate()
+        .map(|(r, row)| plan.resample_row(r, row, &view, dst_nodata, &mut buffers))
+        .sum()
+}
+
+#[test]
+fn separable_nearest_equals_the_per_pixel_path() {
+    // Source and destination resolutions, and destination origins relative to the
+    // source's: whole, half and quarter pixels, centres exactly on source edges
+    // (20 m source, 10 m destination shifted 5 m), windows past the source edges.
+    let mut cases = 0;
+    let mut sums = 0;
+    for (src_res, dst_res) in [
+        (20.0, 10.0),
+        (10.0, 20.0),
+        (60.0, 10.0),
+        (10.0, 7.5),
+        (30.0, 20.0),
+    ] {
+        for (dx, dy) in [
+            (5.0, -5.0),
+            (0.0, 0.0),
+            (-15.0, 25.0),
+            (2.5, -7.5),
+            (-400.0, 390.0),
+        ] {
+            let src_grid = grid(src_res, 500_000.0, 5_000_000.0, 37, 29);
+            let (w, h) = (
+                (37.0 * src_res / dst_res) as u64 + 9,
+                (29.0 * src_res / dst_res) as u64 + 7,
+            );
+            let dst_grid = grid(dst_res, 500_000.0 + dx, 5_000_000.0 + dy, w, h);
+            for window in [
+                dst_grid.full_window(),
+                PixelWindow::new(3, 2, w - 5, h - 4),
+            ] {
+                let Some(plan) =
+                    WarpPlan::new(&src_grid, &dst_grid, window, Resampling::Nearest)
+                        .unwrap()
+                else {
+                    continue;
+                };
+                assert_eq!(plan.kind(), WarpKind::Affine);
+                assert!(plan.mapper.is_separable());
+                for threshold in [0.0, DEFAULT_ERROR_THRESHOLD] {
+                    let plan = plan.clone().with_error_threshold(threshold).unwrap();
+                    let sw = plan.src_window();
+                    let src: Vec<u16> = (0..sw.pixel_count().unwrap())
+                        .map(|i| {
+                            if i % 7 == 3 {
+                                0
+                            } else {
+                                (i % 60_000 + 1) as u16
+                            }
+                        })
+                        .collect();
+                    let n = window.pixel_count().unwrap();
+                    // Some destination pixels already hold a value (kept).
+                    let start: Vec<u16> =
+                        (0..n).map(|i| if i % 11 == 5 { 9 } else { 0 }).collect();
+                    let mut fast = start.clone();
+                    let mut slow = start.clone();
+                    let a = plan.warp(&src, Some(0), &mut fast, Some(0)).unwrap();
+                    let b = per_pixel(&plan, &src, Some(0), &mut slow, Some(0));
+                    assert_eq!(a, b, "{src_res}->{dst_res} at ({dx}, {dy}), {window:?}");
+                    assert_eq!(
+                        fast, slow,
+                        "{src_res}->{dst_res} at ({dx}, {dy}), {window:?}"
+                    );
+                    cases += 1;
+                    sums += a;
+                }
+            }
+        }
+    }
+    assert!(cases >= 80 && sums > 0, "{cases} cases, {sums} pixels");
+}
