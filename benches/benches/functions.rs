@@ -225,7 +225,8 @@ fn masked_median(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements((tiles * side * side) as u64));
     g.bench_function("kernel_24x256x256", |b| {
-        b.iter(|| stack_percentile(&stack, tiles, side * side, 50.0))
+        let per_tile: Vec<&[f32]> = stack.chunks_exact(side * side).collect();
+        b.iter(|| stack_percentile(&per_tile, side * side, 50.0))
     });
     g.bench_function("masked_24x256x256_sql", |b| {
         b.iter(|| {
@@ -278,8 +279,10 @@ fn geomedian(c: &mut Criterion) {
     g.sample_size(10);
     // pixel-observations per second (each a 4-band vector)
     g.throughput(Throughput::Elements((tiles * len) as u64));
+    let per_tile: Vec<Vec<&[f32]>> =
+        refs.iter().map(|s| s.chunks_exact(len).collect()).collect();
     g.bench_function("4bands_24x64x64_kernel", |b| {
-        b.iter(|| stack_geomedian(&refs, tiles, len, GeomedianParams::default(), false))
+        b.iter(|| stack_geomedian(&per_tile, len, GeomedianParams::default(), false))
     });
     g.bench_function("4bands_24x64x64_per_pixel_iterations", |b| {
         b.iter(|| {
@@ -289,7 +292,7 @@ fn geomedian(c: &mut Criterion) {
         })
     });
     g.bench_function("4bands_24x64x64_kernel_with_mads", |b| {
-        b.iter(|| stack_geomedian(&refs, tiles, len, GeomedianParams::default(), true))
+        b.iter(|| stack_geomedian(&per_tile, len, GeomedianParams::default(), true))
     });
     g.finish();
 }

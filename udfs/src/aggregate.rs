@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, AsArray, FixedSizeListArray, Float64Array, ListArray, StructArray,
 };
-use arrow::buffer::OffsetBuffer;
+use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{
     DataType, Field, FieldRef, Fields, Float32Type, Float64Type, UInt32Type,
 };
@@ -117,10 +117,15 @@ pub fn stack_state_fields(func: &str, metas: &[TileMeta]) -> Vec<FieldRef> {
 }
 
 /// Keeps every observation of every band of a group, then reduces per pixel.
+///
+/// Tiles are kept as slices of the input's buffers when they already are physical
+/// `f32` (the output of `rs_mask`, band math, …): no copy, no growing buffer. Other
+/// tiles are converted once per input column.
 #[derive(Debug)]
 pub struct StackAccumulator {
     metas: Vec<TileMeta>,
-    stacks: Vec<Vec<f32>>,
+    /// Per band, one buffer of `len` physical values per kept observation.
+    stacks: Vec<Vec<ScalarBuffer<f32>>>,
     tiles: usize,
     out: StackOutput,
     return_field: FieldRef,
@@ -146,24 +151,48 @@ impl StackAccumulator {
     fn push_rows(&mut self, values: &[ArrayRef]) -> Result<()> {
         // An observation is kept only when every band's tile is present.
         let rows = values.first().map_or(0, |a| a.len());
-        let all_valid = values.iter().all(|a| a.null_count() == 0);
-        if all_valid {
-            for ((v, m), s) in values.iter().zip(&self.metas).zip(&mut self.stacks) {
-                append_tiles(v, m, s)?;
-            }
-            self.tiles += rows;
-            return Ok(());
-        }
+        let len = self.len();
+        let columns: Vec<ScalarBuffer<f32>> = values
+            .iter()
+            .zip(&self.metas)
+            .map(|(v, m)| physical_buffer(v, m))
+            .collect::<Result<_>>()?;
         for r in 0..rows {
             if values.iter().all(|a| a.is_valid(r)) {
-                for ((v, m), s) in values.iter().zip(&self.metas).zip(&mut self.stacks) {
-                    append_tiles(&v.slice(r, 1), m, s)?;
+                for (c, s) in columns.iter().zip(&mut self.stacks) {
+                    s.push(c.slice(r * len, len));
                 }
                 self.tiles += 1;
             }
         }
         Ok(())
     }
+
+    /// Per band, the kept tiles as slices.
+    fn tile_slices(&self) -> Vec<Vec<&[f32]>> {
+        self.stacks
+            .iter()
+            .map(|s| s.iter().map(|b| &b[..]).collect())
+            .collect()
+    }
+}
+
+/// The physical `f32` values of a tile column (every row, null rows included), the
+/// column's own buffer when it already holds them.
+fn physical_buffer(array: &ArrayRef, meta: &TileMeta) -> Result<ScalarBuffer<f32>> {
+    let Some(list) = array.as_fixed_size_list_opt() else {
+        return exec_err!("expected a tile column, got {}", array.data_type());
+    };
+    let tiles = Tiles { array: list, meta };
+    let values = tiles.values();
+    let physical = meta.scale == 1.0
+        && meta.offset == 0.0
+        && meta.nodata.is_none_or(f64::is_nan)
+        && values.null_count() == 0;
+    if physical && let Some(f) = values.as_primitive_opt::<Float32Type>() {
+        return Ok(f.values().clone());
+    }
+    Ok(ScalarBuffer::from(tiles.physical()?))
 }
 
 impl Accumulator for StackAccumulator {
@@ -173,7 +202,7 @@ impl Accumulator for StackAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let (len, tiles) = (self.len(), self.tiles);
+        let len = self.len();
         let Some(first) = self.metas.first() else {
             return exec_err!("stack accumulator without tiles");
         };
@@ -183,11 +212,12 @@ impl Accumulator for StackAccumulator {
         let p = GeomedianParams::default();
         let array: ArrayRef = match self.out {
             StackOutput::Percentile(q) => {
-                one(stack_percentile(&self.stacks[0], tiles, len, q))
+                let stacks = self.tile_slices();
+                one(stack_percentile(&stacks[0], len, q))
             }
             StackOutput::Smad | StackOutput::Emad | StackOutput::Bcmad => {
-                let stacks: Vec<&[f32]> = self.stacks.iter().map(Vec::as_slice).collect();
-                let (_, [s, e, b], _) = stack_geomedian(&stacks, tiles, len, p, true);
+                let stacks = self.tile_slices();
+                let (_, [s, e, b], _) = stack_geomedian(&stacks, len, p, true);
                 one(match self.out {
                     StackOutput::Smad => s,
                     StackOutput::Emad => e,
@@ -196,8 +226,8 @@ impl Accumulator for StackAccumulator {
             }
             StackOutput::Geomedian | StackOutput::GeomedianMads => {
                 let mads = self.out == StackOutput::GeomedianMads;
-                let stacks: Vec<&[f32]> = self.stacks.iter().map(Vec::as_slice).collect();
-                let (bands, mad, counts) = stack_geomedian(&stacks, tiles, len, p, mads);
+                let stacks = self.tile_slices();
+                let (bands, mad, counts) = stack_geomedian(&stacks, len, p, mads);
                 let mut columns: Vec<ArrayRef> = bands.into_iter().map(one).collect();
                 if mads {
                     columns.extend(mad.into_iter().map(one));
@@ -218,16 +248,25 @@ impl Accumulator for StackAccumulator {
 
     fn size(&self) -> usize {
         std::mem::size_of_val(self)
-            + self.stacks.iter().map(|s| s.capacity() * 4).sum::<usize>()
+            + self
+                .stacks
+                .iter()
+                .map(|s| s.iter().map(|b| b.len() * 4).sum::<usize>() + s.capacity() * 32)
+                .sum::<usize>()
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         let float: Vec<TileMeta> = self.metas.iter().map(TileMeta::physical).collect();
+        let len = self.len();
         self.stacks
             .iter_mut()
             .zip(&float)
             .map(|(s, meta)| {
-                let tiles = f32_tiles(std::mem::take(s), meta, None);
+                let mut values = Vec::with_capacity(s.len() * len);
+                for b in std::mem::take(s) {
+                    values.extend_from_slice(&b);
+                }
+                let tiles = f32_tiles(values, meta, None);
                 let item = Arc::new(Field::new("item", tiles.data_type().clone(), true));
                 let list = ListArray::new(
                     item,

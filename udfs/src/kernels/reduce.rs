@@ -1,5 +1,5 @@
-//! Per-pixel reducers over a stack of tiles (`tiles × len` values, tile-major, NaN =
-//! missing): percentiles by selection, geometric median and MADs. Pixels are
+//! Per-pixel reducers over a stack of tiles (one slice of `len` values per tile,
+//! NaN = missing): percentiles by selection, geometric median and MADs. Pixels are
 //! processed in blocks, transposed so each pixel's observations are contiguous.
 
 /// Pixels per transposed block.
@@ -8,17 +8,17 @@ const BLOCK: usize = 256;
 /// Calls `f(pixel, observations)` for every pixel of a stack with each pixel's
 /// observations (one per tile, NaN included) in a reused contiguous buffer.
 pub fn for_each_pixel(
-    stack: &[f32],
-    tiles: usize,
+    stack: &[&[f32]],
     len: usize,
     mut f: impl FnMut(usize, &mut [f32]),
 ) {
+    let tiles = stack.len();
     let mut buf = vec![0f32; BLOCK * tiles];
     let mut p0 = 0;
     while p0 < len {
         let b = BLOCK.min(len - p0);
-        for t in 0..tiles {
-            let src = &stack[t * len + p0..t * len + p0 + b];
+        for (t, tile) in stack.iter().enumerate() {
+            let src = &tile[p0..p0 + b];
             for (i, v) in src.iter().enumerate() {
                 buf[i * tiles + t] = *v;
             }
@@ -93,9 +93,9 @@ fn from_order_key(k: u32) -> f32 {
 }
 
 /// Per-pixel percentile of a stack (missing where a pixel has no valid value).
-pub fn stack_percentile(stack: &[f32], tiles: usize, len: usize, q: f64) -> Vec<f32> {
+pub fn stack_percentile(stack: &[&[f32]], len: usize, q: f64) -> Vec<f32> {
     let mut out = vec![f32::NAN; len];
-    for_each_pixel(stack, tiles, len, |p, obs| {
+    for_each_pixel(stack, len, |p, obs| {
         let k = compact_valid(obs);
         out[p] = percentile(&mut obs[..k], q);
     });
@@ -206,17 +206,17 @@ pub struct PixelGeomedian {
     pub count: u32,
 }
 
-/// Per-pixel geomedian of `n` band stacks (each `tiles × len`), and the MADs when
+/// Per-pixel geomedian of `n` band stacks (each `tiles` slices of `len`), and the MADs when
 /// `mads`. An observation counts only where all its bands are valid. Outputs: one
 /// buffer per band, then smad, emad, bcmad (empty when not asked), then counts.
 pub fn stack_geomedian(
-    stacks: &[&[f32]],
-    tiles: usize,
+    stacks: &[Vec<&[f32]>],
     len: usize,
     p: GeomedianParams,
     mads: bool,
 ) -> (Vec<Vec<f32>>, [Vec<f32>; 3], Vec<u32>) {
     let n = stacks.len();
+    let tiles = stacks.first().map_or(0, Vec::len);
     let mut bands = vec![vec![f32::NAN; len]; n];
     let mut mad = if mads {
         [
@@ -242,8 +242,8 @@ pub fn stack_geomedian(
     while p0 < len {
         let b = BLOCK.min(len - p0);
         for (band, s) in stacks.iter().enumerate() {
-            for t in 0..tiles {
-                let src = &s[t * len + p0..t * len + p0 + b];
+            for (t, tile) in s.iter().enumerate().take(tiles) {
+                let src = &tile[p0..p0 + b];
                 for (i, v) in src.iter().enumerate() {
                     blk[(i * tiles + t) * n + band] = *v;
                 }
@@ -347,7 +347,8 @@ mod tests {
             2.0, nan, nan, nan, //
             4.0, 7.0, 9.0, nan,
         ];
-        let m = stack_percentile(&stack, 3, 4, 50.0);
+        let tiles: Vec<&[f32]> = stack.chunks_exact(4).collect();
+        let m = stack_percentile(&tiles, 4, 50.0);
         assert_eq!(&m[..3], &[2.0, 6.0, 9.0]);
         assert!(m[3].is_nan());
     }
@@ -396,8 +397,10 @@ mod tests {
             })
             .collect();
         let refs: Vec<&[f32]> = stacks.iter().map(Vec::as_slice).collect();
+        let per_tile: Vec<Vec<&[f32]>> =
+            refs.iter().map(|s| s.chunks_exact(len).collect()).collect();
         let (bands, _, counts) =
-            stack_geomedian(&refs, tiles, len, GeomedianParams::default(), false);
+            stack_geomedian(&per_tile, len, GeomedianParams::default(), false);
         let mut y = vec![0f64; n];
         for px in 0..len {
             let xs: Vec<f64> = (0..tiles)

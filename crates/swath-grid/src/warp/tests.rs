@@ -365,10 +365,7 @@ fn separable_nearest_equals_the_per_pixel_path() {
                 (29.0 * src_res / dst_res) as u64 + 7,
             );
             let dst_grid = grid(dst_res, 500_000.0 + dx, 5_000_000.0 + dy, w, h);
-            for window in [
-                dst_grid.full_window(),
-                PixelWindow::new(3, 2, w - 5, h - 4),
-            ] {
+            for window in [dst_grid.full_window(), PixelWindow::new(3, 2, w - 5, h - 4)] {
                 let Some(plan) =
                     WarpPlan::new(&src_grid, &dst_grid, window, Resampling::Nearest)
                         .unwrap()
