@@ -102,6 +102,41 @@ async fn geomedian_and_mads_match_numpy() {
             &r.values(&["gm_count"]),
             1.0,
         );
+        // A stopping step `eps` far from the default: numpy's iterations stopped
+        // there (which differ from the default's by up to 0.016 here).
+        let coarse = sql(
+            &ctx,
+            "SELECT g['blue'] AS blue, g['green'] AS green, g['red'] AS red, g['nir'] AS nir, \
+                    m['red'] AS mads_red \
+             FROM (SELECT rs_geomedian(blue, green, red, nir, 3e-3) AS g, \
+                          rs_geomedian_mads(blue, green, red, nir, 3e-3) AS m FROM obs)",
+        )
+        .await;
+        for band in ["blue", "green", "red", "nir"] {
+            let want = r.values(&["geomedian_coarse", band]);
+            assert_close(
+                &format!("eps 3e-3 {band}"),
+                &tile_values(&coarse, band),
+                &want,
+                0.1,
+            );
+            let default = r.values(&["geomedian", band]);
+            let moved = want
+                .iter()
+                .zip(&default)
+                .filter(|(c, d)| (*c - *d).abs() > 1e-4)
+                .count();
+            assert!(
+                moved > want.len() / 2,
+                "{band}: eps changes few pixels ({moved})"
+            );
+        }
+        assert_close(
+            "eps 3e-3 red (rs_geomedian_mads)",
+            &tile_values(&coarse, "mads_red"),
+            &r.values(&["geomedian_coarse", "red"]),
+            0.1,
+        );
         // The objective (sum of distances) Swath reaches is as low as numpy's.
         let (len, tiles) = (r.side * r.side, r.tiles);
         let dn: Vec<Vec<f64>> = ["blue", "green", "red", "nir"]

@@ -124,6 +124,7 @@ pub fn stack_state_fields(func: &str, metas: &[TileMeta]) -> Vec<FieldRef> {
 #[derive(Debug)]
 pub struct StackAccumulator {
     metas: Vec<TileMeta>,
+    geomedian: GeomedianParams,
     /// Per band, one buffer of `len` physical values per kept observation.
     stacks: Vec<Vec<ScalarBuffer<f32>>>,
     tiles: usize,
@@ -137,11 +138,18 @@ impl StackAccumulator {
         let stacks = vec![Vec::new(); metas.len()];
         StackAccumulator {
             metas,
+            geomedian: GeomedianParams::default(),
             stacks,
             tiles: 0,
             out,
             return_field,
         }
+    }
+
+    /// Stop the geomedian's iterations at steps below `eps` (default 1e-7).
+    pub fn with_eps(mut self, eps: f64) -> Self {
+        self.geomedian.eps = eps;
+        self
     }
 
     fn len(&self) -> usize {
@@ -209,7 +217,7 @@ impl Accumulator for StackAccumulator {
         let float = first.physical();
         let counts_meta = first.derived(DataType::UInt32, None);
         let one = |v: Vec<f32>| f32_tiles(v, &float, None);
-        let p = GeomedianParams::default();
+        let p = self.geomedian;
         let array: ArrayRef = match self.out {
             StackOutput::Percentile(q) => {
                 let stacks = self.tile_slices();
@@ -796,6 +804,54 @@ pub const BANDS: crate::scalar::Params = crate::scalar::Params {
     variadic: true,
 };
 
+/// Parameters of the geomedian reducers: one or more band tiles, then optionally the
+/// stopping step `eps` (a constant).
+pub const BANDS_EPS: crate::scalar::Params = crate::scalar::Params {
+    names: &["band"],
+    kinds: &[crate::scalar::Kind::TileOrNumber],
+    required: 1,
+    variadic: true,
+};
+
+/// The band (tile) arguments of a multi-band reducer: every argument, or all but a
+/// trailing number where `params` takes one (`BANDS_EPS`); a number elsewhere is an
+/// error.
+pub fn band_fields<'a>(
+    func: &str,
+    params: &crate::scalar::Params,
+    fields: &'a [FieldRef],
+) -> Result<&'a [FieldRef]> {
+    use crate::tile::is_tile_type;
+    let takes_eps = params.kinds.last() == Some(&crate::scalar::Kind::TileOrNumber);
+    let bands = match fields.split_last() {
+        Some((last, rest)) if takes_eps && !is_tile_type(last.data_type()) => rest,
+        _ => fields,
+    };
+    if let Some(f) = bands.iter().find(|f| !is_tile_type(f.data_type())) {
+        return datafusion::common::plan_err!(
+            "{func}: every argument but a last eps must be a band tile, got {}",
+            f.data_type()
+        );
+    }
+    Ok(bands)
+}
+
+/// The geomedian's stopping step: the last argument, a constant number > 0.
+pub fn eps_argument(
+    func: &str,
+    args: &datafusion::logical_expr::function::AccumulatorArgs,
+) -> Result<f64> {
+    use datafusion::common::plan_err;
+    use datafusion::physical_expr::expressions::Literal;
+    let Some(lit) = args.exprs.last().and_then(|e| e.downcast_ref::<Literal>()) else {
+        return plan_err!("{func}: eps (the last argument) must be a constant");
+    };
+    match lit.value().cast_to(&DataType::Float64)? {
+        ScalarValue::Float64(Some(v)) if v.is_finite() && v > 0.0 => Ok(v),
+        v => plan_err!("{func}: eps must be a number > 0, got {v}"),
+    }
+}
+
 /// Implement an aggregate that keeps the group's tiles and reduces them per pixel
 /// with a [`StackOutput`]: `stack_udf!(Type, "name", output, params)`.
 macro_rules! stack_udf {
@@ -809,8 +865,9 @@ macro_rules! stack_udf {
                 &self,
                 fields: &[arrow::datatypes::FieldRef],
             ) -> datafusion::common::Result<arrow::datatypes::FieldRef> {
-                let metas = $crate::aggregate::tile_metas($name, &Self::PARAMS, fields)?;
-                let names: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
+                let bands = $crate::aggregate::band_fields($name, &Self::PARAMS, fields)?;
+                let metas = $crate::aggregate::tile_metas($name, &Self::PARAMS, bands)?;
+                let names: Vec<String> = bands.iter().map(|f| f.name().clone()).collect();
                 $crate::aggregate::stack_return_field($name, $out, &metas, &names)
             }
 
@@ -818,7 +875,8 @@ macro_rules! stack_udf {
                 &self,
                 fields: &[arrow::datatypes::FieldRef],
             ) -> datafusion::common::Result<Vec<arrow::datatypes::FieldRef>> {
-                let metas = $crate::aggregate::tile_metas($name, &Self::PARAMS, fields)?;
+                let bands = $crate::aggregate::band_fields($name, &Self::PARAMS, fields)?;
+                let metas = $crate::aggregate::tile_metas($name, &Self::PARAMS, bands)?;
                 Ok($crate::aggregate::stack_state_fields($name, &metas))
             }
 
@@ -827,13 +885,18 @@ macro_rules! stack_udf {
                 args: &datafusion::logical_expr::function::AccumulatorArgs,
             ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>>
             {
-                let metas =
-                    $crate::aggregate::tile_metas($name, &Self::PARAMS, args.expr_fields)?;
-                Ok(Box::new($crate::aggregate::StackAccumulator::new(
+                let bands =
+                    $crate::aggregate::band_fields($name, &Self::PARAMS, args.expr_fields)?;
+                let metas = $crate::aggregate::tile_metas($name, &Self::PARAMS, bands)?;
+                let mut acc = $crate::aggregate::StackAccumulator::new(
                     metas,
                     $out,
                     std::sync::Arc::clone(&args.return_field),
-                )))
+                );
+                if bands.len() < args.exprs.len() {
+                    acc = acc.with_eps($crate::aggregate::eps_argument($name, args)?);
+                }
+                Ok(Box::new(acc))
             }
         }
     };

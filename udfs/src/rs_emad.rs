@@ -1,4 +1,4 @@
-//! `rs_emad(band[, band …])`: the per-pixel EMAD from the geomedian.
+//! `rs_emad(band[, band …][, eps])`: the per-pixel EMAD from the geomedian.
 
 use datafusion::logical_expr::Signature;
 use datafusion_macros::user_doc;
@@ -8,14 +8,18 @@ use crate::aggregate::{StackOutput, stack_udf};
 /// SQL function `rs_emad` (see its user documentation).
 #[user_doc(
     doc_section(label = "Raster aggregate functions"),
-    description = r#"The euclidean median absolute deviation: per pixel, the median over valid observations x of ‖x − m‖₂, the euclidean distance to the geomedian m, as odc-algo's geomedian_with_mads. Each observation is a vector of the bands' physical values; an observation counts only where all its bands are valid. The geomedian is computed per pixel by Weiszfeld iterations from the per-band mean (with the Vardi–Zhang step, as hdstats and odc-algo), until a step moves less than 1e-7 or after 1000 iterations. Nodata: a pixel without any valid observation is missing (NaN). Memory: holds every tile of every band of the group (4 bytes per pixel, band and observation), reserved in the query's memory pool. Returns a Float32 tile. Use `rs_geomedian_mads` to get the geomedian and all three MADs in one pass."#,
-    syntax_example = "rs_emad(band[, band …])",
+    description = r#"The euclidean median absolute deviation: per pixel, the median over valid observations x of ‖x − m‖₂, the euclidean distance to the geomedian m, as odc-algo's geomedian_with_mads. Each observation is a vector of the bands' physical values; an observation counts only where all its bands are valid. The geomedian is computed per pixel by Weiszfeld iterations from the per-band mean (with the Vardi–Zhang step, as hdstats and odc-algo), until a step moves less than `eps` (default 1e-7) or after 1000 iterations. Nodata: a pixel without any valid observation is missing (NaN). Memory: holds every tile of every band of the group (4 bytes per pixel, band and observation), reserved in the query's memory pool. Returns a Float32 tile. Use `rs_geomedian_mads` to get the geomedian and all three MADs in one pass."#,
+    syntax_example = "rs_emad(band[, band …][, eps])",
     sql_example = r#"```sql
 > SELECT chunk_x, chunk_y, rs_emad(red, green, blue, nir) FROM s2 GROUP BY chunk_x, chunk_y;
 ```"#,
     argument(
         name = "band",
         description = r#"Two or more band tiles of one shape (e.g. `red, green, blue, nir`), at most 16; each is converted to physical values (reflectance)."#
+    ),
+    argument(
+        name = "eps",
+        description = r#"Optional constant: stop the iterations when a step moves the estimate less than this (physical units, default 1e-7; odc-algo uses 1e-4 for float input)."#
     )
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -27,5 +31,5 @@ stack_udf!(
     RsEmad,
     "rs_emad",
     StackOutput::Emad,
-    crate::aggregate::BANDS
+    crate::aggregate::BANDS_EPS
 );

@@ -1,4 +1,4 @@
-//! `rs_geomedian(band[, band …])`: the per-pixel geometric median of multi-band observations.
+//! `rs_geomedian(band[, band …][, eps])`: the per-pixel geometric median of multi-band observations.
 
 use datafusion::logical_expr::Signature;
 use datafusion_macros::user_doc;
@@ -8,14 +8,18 @@ use crate::aggregate::{StackOutput, stack_udf};
 /// SQL function `rs_geomedian` (see its user documentation).
 #[user_doc(
     doc_section(label = "Raster aggregate functions"),
-    description = r#"Per pixel, the geometric median of the group's n-band observations: the point minimising the sum of euclidean distances to them. Each observation is a vector of the bands' physical values; an observation counts only where all its bands are valid. The geomedian is computed per pixel by Weiszfeld iterations from the per-band mean (with the Vardi–Zhang step, as hdstats and odc-algo), until a step moves less than 1e-7 or after 1000 iterations. Nodata: a pixel without any valid observation is missing (NaN). Memory: holds every tile of every band of the group (4 bytes per pixel, band and observation), reserved in the query's memory pool. Returns a struct with one Float32 tile per band, named after the arguments."#,
-    syntax_example = "rs_geomedian(band[, band …])",
+    description = r#"Per pixel, the geometric median of the group's n-band observations: the point minimising the sum of euclidean distances to them. Each observation is a vector of the bands' physical values; an observation counts only where all its bands are valid. The geomedian is computed per pixel by Weiszfeld iterations from the per-band mean (with the Vardi–Zhang step, as hdstats and odc-algo), until a step moves less than `eps` (default 1e-7) or after 1000 iterations. Nodata: a pixel without any valid observation is missing (NaN). Memory: holds every tile of every band of the group (4 bytes per pixel, band and observation), reserved in the query's memory pool. Returns a struct with one Float32 tile per band, named after the arguments."#,
+    syntax_example = "rs_geomedian(band[, band …][, eps])",
     sql_example = r#"```sql
 > SELECT chunk_x, chunk_y, rs_geomedian(red, green, blue, nir) AS gm FROM s2 GROUP BY chunk_x, chunk_y;
 ```"#,
     argument(
         name = "band",
         description = r#"Two or more band tiles of one shape (e.g. `red, green, blue, nir`), at most 16; each is converted to physical values (reflectance)."#
+    ),
+    argument(
+        name = "eps",
+        description = r#"Optional constant: stop the iterations when a step moves the estimate less than this (physical units, default 1e-7; odc-algo uses 1e-4 for float input)."#
     )
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -27,5 +31,5 @@ stack_udf!(
     RsGeomedian,
     "rs_geomedian",
     StackOutput::Geomedian,
-    crate::aggregate::BANDS
+    crate::aggregate::BANDS_EPS
 );

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::codec::{self, Compression};
-use crate::error::{Result, misuse};
+use crate::error::{Error, Result, misuse};
 use crate::geo::{self, BandMetadata, RasterType, Transform};
 use crate::ifd::tag;
 use crate::raster::{DataType, PixelData, Raster};
@@ -262,40 +262,64 @@ pub(crate) fn encode_level(
     let (across, down) = (r.width.div_ceil(bs), r.height.div_ceil(bs));
     let planes = if options.band_interleaved { r.bands } else { 1 };
     let spb = if options.band_interleaved { 1 } else { r.bands };
-    let mut tiles = Vec::with_capacity(across * down * planes);
-    let mut tile = vec![0u8; bs * bs * spb * bps];
-    for plane in 0..planes {
-        for ty in 0..down {
-            for tx in 0..across {
-                tile.fill(0);
-                let cols = bs.min(r.width - tx * bs);
-                for row in 0..bs.min(r.height - ty * bs) {
-                    let y = ty * bs + row;
-                    for b in 0..spb {
-                        let band = plane + b;
-                        let src = ((band * r.height + y) * r.width + tx * bs) * bps;
-                        let src = &bytes[src..src + cols * bps];
-                        if spb == 1 {
-                            let d = row * bs * bps;
-                            tile[d..d + cols * bps].copy_from_slice(src);
-                        } else {
-                            for (c, s) in src.chunks_exact(bps).enumerate() {
-                                let d = ((row * bs + c) * spb + b) * bps;
-                                tile[d..d + bps].copy_from_slice(s);
-                            }
-                        }
+    // Tiles in file order (plane, row, column), encoded on all cores: each is
+    // independent, and compression is most of the cost of writing.
+    let jobs: Vec<(usize, usize, usize)> = (0..planes)
+        .flat_map(|p| {
+            (0..down).flat_map(move |ty| (0..across).map(move |tx| (p, ty, tx)))
+        })
+        .collect();
+    let encode = |&(plane, ty, tx): &(usize, usize, usize)| -> Result<Vec<u8>> {
+        let mut tile = vec![0u8; bs * bs * spb * bps];
+        let cols = bs.min(r.width - tx * bs);
+        for row in 0..bs.min(r.height - ty * bs) {
+            let y = ty * bs + row;
+            for b in 0..spb {
+                let band = plane + b;
+                let src = ((band * r.height + y) * r.width + tx * bs) * bps;
+                let src = &bytes[src..src + cols * bps];
+                if spb == 1 {
+                    let d = row * bs * bps;
+                    tile[d..d + cols * bps].copy_from_slice(src);
+                } else {
+                    for (c, s) in src.chunks_exact(bps).enumerate() {
+                        let d = ((row * bs + c) * spb + b) * bps;
+                        tile[d..d + bps].copy_from_slice(s);
                     }
                 }
-                let mut work = tile.clone();
-                match predictor {
-                    2 => codec::apply_horizontal(&mut work, bs * spb, spb, bps)?,
-                    3 => codec::apply_float(&mut work, bs * spb, spb, bps)?,
-                    _ => {}
-                }
-                tiles.push(codec::compress(options.compression, &work, options.level)?);
             }
         }
-    }
+        match predictor {
+            2 => codec::apply_horizontal(&mut tile, bs * spb, spb, bps)?,
+            3 => codec::apply_float(&mut tile, bs * spb, spb, bps)?,
+            _ => {}
+        }
+        codec::compress(options.compression, &tile, options.level)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len());
+    let tiles = if threads <= 1 {
+        jobs.iter().map(encode).collect::<Result<Vec<_>>>()?
+    } else {
+        let per = jobs.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let parts: Vec<_> = jobs
+                .chunks(per)
+                .map(|part| {
+                    s.spawn(|| part.iter().map(encode).collect::<Result<Vec<_>>>())
+                })
+                .collect();
+            let mut tiles = Vec::with_capacity(jobs.len());
+            for part in parts {
+                let encoded = part.join().map_err(|_| {
+                    Error::Misuse("a tile encoder thread panicked".into())
+                })??;
+                tiles.extend(encoded);
+            }
+            Ok::<_, Error>(tiles)
+        })?
+    };
     Ok(Level {
         width: r.width as u64,
         height: r.height as u64,
