@@ -128,3 +128,36 @@ async fn peak_memory_of_a_chunk_aggregate_stays_flat_as_the_area_grows() {
     );
     let _ = GreedyMemoryPool::new(1);
 }
+
+/// A filter over tile rows passes them on by bytes (about 16 MiB), not after
+/// `batch_size` (8192) rows: memory does not grow with the rows of the scan.
+#[tokio::test]
+async fn a_filter_over_tile_rows_does_not_hold_the_scan() {
+    let cat = crate::tiny();
+    let ctx = crate::context(1).await;
+    // 2048² u16 tiles of two bands: 16 MiB a row, so one row a batch.
+    crate::create(
+        &ctx,
+        "s2",
+        &cat.collection,
+        "bands 'red,nir', chunk_size '2048', batch_rows '1'",
+    )
+    .await;
+    let q = "SELECT datetime, red FROM s2 WHERE rs_tile_count(nir) >= 0";
+    let df = ctx.sql(q).await.expect("plan");
+    let plan = df.create_physical_plan().await.expect("physical plan");
+    let text = datafusion::physical_plan::displayable(plan.as_ref())
+        .indent(true)
+        .to_string();
+    assert!(text.contains("FilterExec"), "{text}");
+    let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx())
+        .await
+        .expect("run");
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert!(rows > 1, "the table has several observations ({rows})");
+    assert_eq!(
+        batches.len(),
+        rows,
+        "one batch per row, not one for all {rows}"
+    );
+}

@@ -14,6 +14,7 @@
 //! `cube::provider` (scan planning); cover it in `tests/datacube/`.
 #![warn(missing_docs)]
 
+pub mod batches;
 pub mod codec;
 pub mod cube;
 pub mod factory;

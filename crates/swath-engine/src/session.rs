@@ -148,6 +148,7 @@ pub fn session_state(cfg: &EngineConfig) -> Result<SessionState> {
         .with_default_features()
         .with_config(session_config(cfg))
         .with_runtime_env(runtime.build_arc()?)
+        .with_physical_optimizer_rule(Arc::new(crate::batches::TileBatches))
         .build();
     register_with(&mut state, &OutputRoots::new(&cfg.output_roots)?)?;
     Ok(state)
