@@ -36,9 +36,18 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
-    if let Some(n) = cli.shell.threads.filter(|n| *n > 0) {
-        builder.worker_threads(n);
-    }
+    let workers = match cli.shell.threads.filter(|n| *n > 0) {
+        Some(n) => {
+            builder.worker_threads(n);
+            n
+        }
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    // Tile decoding and file reads run on the blocking pool. Tokio's default allows
+    // 512 threads, each keeping its own allocator pages for the tiles it decoded: two
+    // per worker keep the cores busy and W2's peak RSS near 400 MB instead of 550
+    // (BENCHMARKS.md).
+    builder.max_blocking_threads(2 * workers);
     let runtime = match builder.build() {
         Ok(rt) => rt,
         Err(e) => {
