@@ -329,14 +329,15 @@ impl ExecutionPlan for PixelScanExec {
         let def = Arc::clone(&self.spec.chunks.def);
         let projection = self.spec.projection.clone();
         let schema = Arc::clone(&self.schema);
-        let wgs = Transformer::new(
-            &Crs::parse(&def.grid.crs).map_err(|e| exec_datafusion_err!("{e}"))?,
-            &Crs::wgs84(),
-        )
-        .map_err(|e| exec_datafusion_err!("{e}"))?;
+        let grid_crs =
+            Crs::parse(&def.grid.crs).map_err(|e| exec_datafusion_err!("{e}"))?;
+        let wgs = Transformer::new(&grid_crs, &Crs::wgs84())
+            .map_err(|e| exec_datafusion_err!("{e}"))?;
+        let near = lonlat_box_in_grid(&self.spec.bounds, &grid_crs, &def.grid.transform);
         let explode = Arc::new(Exploder {
             def,
             bounds: self.spec.bounds.clone(),
+            near,
             projection,
             schema: Arc::clone(&schema),
             wgs,
@@ -371,6 +372,9 @@ impl ExecutionPlan for PixelScanExec {
 struct Exploder {
     def: Arc<CubeDef>,
     bounds: PixelBounds,
+    /// `[xmin, xmax, ymin, ymax]` in the grid's CRS holding every point of the
+    /// lon/lat box, when both are bounded: pixels outside it are not projected.
+    near: Option<[f64; 4]>,
     projection: Vec<usize>,
     schema: SchemaRef,
     wgs: Transformer,
@@ -491,21 +495,32 @@ impl Exploder {
             xs.push(c0 + a * col + b * row);
             ys.push(f0 + d * col + e * row);
         }
+        let near = |x: f64, y: f64| {
+            self.near
+                .is_none_or(|[x0, x1, y0, y1]| x >= x0 && x <= x1 && y >= y0 && y <= y1)
+        };
         let mut keep: Vec<bool> = xs
             .iter()
             .zip(&ys)
-            .map(|(&x, &y)| self.bounds.x.contains(x) && self.bounds.y.contains(y))
+            .map(|(&x, &y)| {
+                self.bounds.x.contains(x) && self.bounds.y.contains(y) && near(x, y)
+            })
             .collect();
         let mut lonlat = if lonlat {
-            let mut lon = xs.clone();
-            let mut lat = ys.clone();
+            // Only the pixels still kept are projected (the others are dropped).
+            let idx: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
+            let mut lon: Vec<f64> = idx.iter().map(|&i| xs[i]).collect();
+            let mut lat: Vec<f64> = idx.iter().map(|&i| ys[i]).collect();
             self.wgs
                 .transform_points(&mut lon, &mut lat)
                 .map_err(|e| exec_datafusion_err!("{e}"))?;
-            for (k, (&lo, &la)) in keep.iter_mut().zip(lon.iter().zip(&lat)) {
-                *k = *k && self.bounds.lon.contains(lo) && self.bounds.lat.contains(la);
+            let (mut lon_all, mut lat_all) = (vec![f64::NAN; n], vec![f64::NAN; n]);
+            for (j, &i) in idx.iter().enumerate() {
+                (lon_all[i], lat_all[i]) = (lon[j], lat[j]);
+                keep[i] =
+                    self.bounds.lon.contains(lon[j]) && self.bounds.lat.contains(lat[j]);
             }
-            Some((lon, lat))
+            Some((lon_all, lat_all))
         } else {
             None
         };
@@ -539,6 +554,53 @@ impl Exploder {
         }
         Ok(coords)
     }
+}
+
+/// A rectangle of the grid's CRS holding the lon/lat box of `bounds` (both lon and
+/// lat bounded on both sides): the box's outline, 64 points an edge, projected, with
+/// a margin of 1 % of its size plus two pixels for the curvature between points.
+/// `None` when the box is not bounded or does not project.
+fn lonlat_box_in_grid(
+    bounds: &PixelBounds,
+    grid_crs: &Crs,
+    transform: &[f64; 6],
+) -> Option<[f64; 4]> {
+    let (Some(w), Some(e), Some(s), Some(n)) =
+        (bounds.lon.lo, bounds.lon.hi, bounds.lat.lo, bounds.lat.hi)
+    else {
+        return None;
+    };
+    if !(w <= e && s <= n && w >= -180.0 && e <= 180.0 && s >= -90.0 && n <= 90.0) {
+        return None;
+    }
+    let to_grid = Transformer::new(&Crs::wgs84(), grid_crs).ok()?;
+    let steps = 64;
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for i in 0..=steps {
+        let t = i as f64 / steps as f64;
+        let (lon, lat) = (w + (e - w) * t, s + (n - s) * t);
+        for (x, y) in [(lon, s), (lon, n), (w, lat), (e, lat)] {
+            xs.push(x);
+            ys.push(y);
+        }
+    }
+    to_grid.transform_points(&mut xs, &mut ys).ok()?;
+    if xs.iter().chain(&ys).any(|v| !v.is_finite()) {
+        return None;
+    }
+    let fold = |v: &[f64]| {
+        v.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            })
+    };
+    let ((x0, x1), (y0, y1)) = (fold(&xs), fold(&ys));
+    let pixel = transform[0]
+        .abs()
+        .max(transform[4].abs())
+        .max(transform[1].abs());
+    let margin = 0.01 * (x1 - x0).max(y1 - y0) + 2.0 * pixel;
+    Some([x0 - margin, x1 + margin, y0 - margin, y1 + margin])
 }
 
 /// `values` with nodata (and NaN) as NULL.
@@ -581,6 +643,55 @@ mod tests {
         assert_eq!(b.x, r(Some(500_020.0), Some(500_020.0)));
         assert_eq!(b.y, r(Some(3.0), None));
         assert!(!PixelBounds::of(&[col("red").gt(lit(3))]).is_bounded());
+    }
+
+    #[test]
+    fn the_lonlat_box_in_the_grid_holds_every_point_of_the_box() {
+        let utm = Crs::parse("EPSG:32633").expect("crs");
+        let r = |lo, hi| Range {
+            lo: Some(lo),
+            hi: Some(hi),
+        };
+        let to_grid = Transformer::new(&Crs::wgs84(), &utm).expect("transformer");
+        // A small box and one of several degrees (curved edges in UTM).
+        for (w, e, s, n) in [(15.05, 15.08, 45.09, 45.12), (12.0, 19.0, 40.0, 50.0)] {
+            let b = PixelBounds {
+                lon: r(w, e),
+                lat: r(s, n),
+                ..PixelBounds::default()
+            };
+            let t = [10.0, 0.0, 500_000.0, 0.0, -10.0, 5_000_000.0];
+            let [x0, x1, y0, y1] = lonlat_box_in_grid(&b, &utm, &t).expect("box");
+            for i in 0..=40 {
+                for j in 0..=40 {
+                    let lon = w + (e - w) * i as f64 / 40.0;
+                    let lat = s + (n - s) * j as f64 / 40.0;
+                    let (x, y) = to_grid.transform_xy(lon, lat).expect("point");
+                    assert!(x >= x0 && x <= x1 && y >= y0 && y <= y1, "({lon}, {lat})");
+                }
+            }
+            // Not much larger than the box: the margin is 1 % plus two pixels.
+            let (xa, _) = to_grid.transform_xy(w, s).expect("corner");
+            let (xb, _) = to_grid.transform_xy(e, s).expect("corner");
+            assert!((x1 - x0) < 1.2 * (xb - xa).abs().max(1.0) + 100.0);
+        }
+        // Open or impossible boxes: no rectangle.
+        let open = PixelBounds {
+            lon: Range {
+                lo: Some(15.0),
+                hi: None,
+            },
+            lat: r(45.0, 46.0),
+            ..PixelBounds::default()
+        };
+        let t = [10.0, 0.0, 0.0, 0.0, -10.0, 0.0];
+        assert!(lonlat_box_in_grid(&open, &utm, &t).is_none());
+        let bad = PixelBounds {
+            lon: r(15.0, 16.0),
+            lat: r(95.0, 96.0),
+            ..PixelBounds::default()
+        };
+        assert!(lonlat_box_in_grid(&bad, &utm, &t).is_none());
     }
 
     #[test]
