@@ -348,6 +348,20 @@ impl WarpPlan {
         }
     }
 
+    /// Map the pixel centres of destination row `r` of the window into `buffers`;
+    /// the row's y (destination pixel coordinates).
+    fn map_dst_row(&self, r: usize, buffers: &mut RowBuffers) -> f64 {
+        let col0 = self.dst_window.col as f64;
+        let py = r as f64 + 0.5 + self.dst_window.row as f64;
+        let RowBuffers { xs, ys, ok } = buffers;
+        for (i, (x, y)) in xs.iter_mut().zip(ys.iter_mut()).enumerate() {
+            *x = i as f64 + 0.5 + col0;
+            *y = py;
+        }
+        self.map_row(xs, ys, ok);
+        py
+    }
+
     /// Resample destination row `r` of the window (`row`), pixel by pixel.
     fn resample_row<T: Sample>(
         &self,
@@ -360,16 +374,11 @@ impl WarpPlan {
         if !row.iter().any(|&d| missing(d, dst_nodata)) {
             return 0;
         }
-        let RowBuffers { xs, ys, ok } = buffers;
         let col0 = self.dst_window.col as f64;
         let four = self.filter.four_sample();
         let single = src.width == 1 || src.height == 1;
-        let py = r as f64 + 0.5 + self.dst_window.row as f64;
-        for (i, (x, y)) in xs.iter_mut().zip(ys.iter_mut()).enumerate() {
-            *x = i as f64 + 0.5 + col0;
-            *y = py;
-        }
-        self.map_row(xs, ys, ok);
+        let py = self.map_dst_row(r, buffers);
+        let RowBuffers { xs, ys, ok } = buffers;
         let mut written = 0;
         for (i, d) in row.iter_mut().enumerate() {
             if !missing(*d, dst_nodata) {
@@ -427,15 +436,7 @@ impl WarpPlan {
         let row0 = self.dst_window.row as f64;
         let mut buffers = RowBuffers::new(dw);
         // Source column of each destination column, from the first row's mapping.
-        let py0 = row0 + 0.5;
-        {
-            let RowBuffers { xs, ys, ok } = &mut buffers;
-            for (i, (x, y)) in xs.iter_mut().zip(ys.iter_mut()).enumerate() {
-                *x = i as f64 + 0.5 + col0;
-                *y = py0;
-            }
-            self.map_row(xs, ys, ok);
-        }
+        let py0 = self.map_dst_row(0, &mut buffers);
         let cols: Vec<Option<usize>> = (0..dw)
             .map(|i| {
                 let px = i as f64 + 0.5 + col0;
