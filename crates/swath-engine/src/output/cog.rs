@@ -12,16 +12,15 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
+use super::output_factory;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{
     DataType as ArrowType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
     SchemaRef, UInt8Type, UInt16Type, UInt32Type,
 };
 use async_trait::async_trait;
-use datafusion::catalog::Session;
 use datafusion::common::runtime::SpawnedTask;
-use datafusion::common::{DataFusionError, GetExt, Result, exec_err, plan_err};
-use datafusion::datasource::file_format::{FileFormat, FileFormatFactory};
+use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
 use datafusion::datasource::physical_plan::FileSinkConfig;
 use datafusion::datasource::sink::DataSink;
 use datafusion::execution::memory_pool::MemoryConsumer;
@@ -37,7 +36,7 @@ use swath_geotiff::{
 use swath_udfs::kernels::point::TileGrid;
 
 use crate::output::provenance::{Inputs, RasterInfo, sibling_json, stac_item};
-use crate::output::{OutputFormat, OutputRoots, RasterOutput, destination};
+use crate::output::{OutputRoots, RasterOutput, destination};
 use swath_udfs::tile::{TileMeta, is_tile_type};
 
 /// `STORED AS COG`, writing under `roots`.
@@ -47,33 +46,7 @@ pub struct CogFormatFactory {
     pub roots: OutputRoots,
 }
 
-impl GetExt for CogFormatFactory {
-    fn get_ext(&self) -> String {
-        "cog".into()
-    }
-}
-
-impl FileFormatFactory for CogFormatFactory {
-    fn create(
-        &self,
-        _state: &dyn Session,
-        options: &HashMap<String, String>,
-    ) -> Result<Arc<dyn FileFormat>> {
-        Ok(Arc::new(OutputFormat {
-            output: CogOutput {
-                options: CogWriteOptions::parse(options)?,
-            },
-            roots: self.roots.clone(),
-        }))
-    }
-
-    fn default(&self) -> Arc<dyn FileFormat> {
-        Arc::new(OutputFormat {
-            output: CogOutput::default(),
-            roots: self.roots.clone(),
-        })
-    }
-}
+output_factory!(CogFormatFactory, CogOutput);
 
 /// The options of `COPY … STORED AS COG OPTIONS (…)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -179,6 +152,12 @@ pub struct CogOutput {
 impl RasterOutput for CogOutput {
     const NAME: &'static str = "COG";
     const EXT: &'static str = "tif";
+
+    fn parse(options: &HashMap<String, String>) -> Result<Self> {
+        Ok(CogOutput {
+            options: CogWriteOptions::parse(options)?,
+        })
+    }
 
     fn sink(
         &self,

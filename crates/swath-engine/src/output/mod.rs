@@ -34,6 +34,12 @@ pub(crate) trait RasterOutput: fmt::Debug + Send + Sync + 'static {
     /// The file extension.
     const EXT: &'static str;
 
+    /// The output with `COPY … OPTIONS (…)` parsed (keys may carry DataFusion's
+    /// `format.` prefix).
+    fn parse(options: &std::collections::HashMap<String, String>) -> Result<Self>
+    where
+        Self: Sized;
+
     /// The sink writing `input`'s rows to `conf`'s path (plan errors for queries that
     /// are not chunk rows).
     fn sink(
@@ -99,6 +105,44 @@ pub(crate) fn destination(
     };
     Ok((store, url.prefix().clone()))
 }
+
+/// Implement `GetExt` and `FileFormatFactory` for `$factory` (a struct with a
+/// `roots: OutputRoots` field) making [`OutputFormat`]s of the [`RasterOutput`]
+/// `$output` (`Default` for a format without options).
+macro_rules! output_factory {
+    ($factory:ty, $output:ty) => {
+        impl datafusion::common::GetExt for $factory {
+            fn get_ext(&self) -> String {
+                <$output as $crate::output::RasterOutput>::NAME.to_ascii_lowercase()
+            }
+        }
+
+        impl datafusion::datasource::file_format::FileFormatFactory for $factory {
+            fn create(
+                &self,
+                _state: &dyn datafusion::catalog::Session,
+                options: &std::collections::HashMap<String, String>,
+            ) -> datafusion::common::Result<
+                std::sync::Arc<dyn datafusion::datasource::file_format::FileFormat>,
+            > {
+                Ok(std::sync::Arc::new($crate::output::OutputFormat {
+                    output: <$output as $crate::output::RasterOutput>::parse(options)?,
+                    roots: self.roots.clone(),
+                }))
+            }
+
+            fn default(
+                &self,
+            ) -> std::sync::Arc<dyn datafusion::datasource::file_format::FileFormat> {
+                std::sync::Arc::new($crate::output::OutputFormat {
+                    output: <$output>::default(),
+                    roots: self.roots.clone(),
+                })
+            }
+        }
+    };
+}
+pub(crate) use output_factory;
 
 /// A write-only DataFusion file format around a [`RasterOutput`].
 #[derive(Debug)]

@@ -24,9 +24,7 @@ use arrow::datatypes::{
     DataType as ArrowType, Float64Type, Int64Type, SchemaRef, TimeUnit,
 };
 use async_trait::async_trait;
-use datafusion::catalog::Session;
-use datafusion::common::{DataFusionError, GetExt, Result, exec_err, plan_err};
-use datafusion::datasource::file_format::{FileFormat, FileFormatFactory};
+use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
 use datafusion::datasource::physical_plan::FileSinkConfig;
 use datafusion::datasource::sink::DataSink;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -37,7 +35,8 @@ use swath_plot::{Canvas, ChartOptions, Series, Stretch, XAxis};
 use swath_udfs::tile::{TileMeta, Tiles, is_tile_type};
 
 use super::cog::Mosaic;
-use super::{OutputFormat, OutputRoots, RasterOutput, destination};
+use super::output_factory;
+use super::{OutputRoots, RasterOutput, destination};
 
 /// Most rows a chart draws.
 const MAX_CHART_ROWS: usize = 1_000_000;
@@ -49,33 +48,7 @@ pub struct PngFormatFactory {
     pub roots: OutputRoots,
 }
 
-impl GetExt for PngFormatFactory {
-    fn get_ext(&self) -> String {
-        "png".into()
-    }
-}
-
-impl FileFormatFactory for PngFormatFactory {
-    fn create(
-        &self,
-        _state: &dyn Session,
-        options: &HashMap<String, String>,
-    ) -> Result<Arc<dyn FileFormat>> {
-        Ok(Arc::new(OutputFormat {
-            output: PngOutput {
-                options: PngOptions::parse(options)?,
-            },
-            roots: self.roots.clone(),
-        }))
-    }
-
-    fn default(&self) -> Arc<dyn FileFormat> {
-        Arc::new(OutputFormat {
-            output: PngOutput::default(),
-            roots: self.roots.clone(),
-        })
-    }
-}
+output_factory!(PngFormatFactory, PngOutput);
 
 /// The options of `COPY … STORED AS PNG OPTIONS (…)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,6 +155,12 @@ pub(crate) struct PngOutput {
 impl RasterOutput for PngOutput {
     const NAME: &'static str = "PNG";
     const EXT: &'static str = "png";
+
+    fn parse(options: &HashMap<String, String>) -> Result<Self> {
+        Ok(PngOutput {
+            options: PngOptions::parse(options)?,
+        })
+    }
 
     fn sink(
         &self,

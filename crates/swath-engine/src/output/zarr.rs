@@ -12,9 +12,7 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use async_trait::async_trait;
-use datafusion::catalog::Session;
-use datafusion::common::{DataFusionError, GetExt, Result, exec_err, plan_err};
-use datafusion::datasource::file_format::{FileFormat, FileFormatFactory};
+use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
 use datafusion::datasource::physical_plan::FileSinkConfig;
 use datafusion::datasource::sink::DataSink;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -28,8 +26,9 @@ use zarrs::group::GroupBuilder;
 use zarrs_object_store::AsyncObjectStore;
 
 use super::cog::{Mosaic, tile_bytes};
+use super::output_factory;
 use super::provenance::{Inputs, RasterInfo, sibling_json, stac_item};
-use super::{OutputFormat, OutputRoots, RasterOutput, destination};
+use super::{OutputRoots, RasterOutput, destination};
 
 type Store = AsyncObjectStore<object_store::prefix::PrefixStore<Arc<dyn ObjectStore>>>;
 
@@ -40,18 +39,29 @@ pub struct ZarrFormatFactory {
     pub roots: OutputRoots,
 }
 
-impl GetExt for ZarrFormatFactory {
-    fn get_ext(&self) -> String {
-        "zarr".into()
+output_factory!(ZarrFormatFactory, ZarrOutput);
+
+/// The Zarr output (writing only).
+#[derive(Debug)]
+pub struct ZarrOutput {
+    level: i32,
+    overwrite: bool,
+}
+
+impl Default for ZarrOutput {
+    fn default() -> Self {
+        ZarrOutput {
+            level: 3,
+            overwrite: false,
+        }
     }
 }
 
-impl FileFormatFactory for ZarrFormatFactory {
-    fn create(
-        &self,
-        _state: &dyn Session,
-        options: &HashMap<String, String>,
-    ) -> Result<Arc<dyn FileFormat>> {
+impl RasterOutput for ZarrOutput {
+    const NAME: &'static str = "ZARR";
+    const EXT: &'static str = "zarr";
+
+    fn parse(options: &HashMap<String, String>) -> Result<Self> {
         let mut level = 3;
         let mut overwrite = false;
         for (k, v) in options {
@@ -72,33 +82,8 @@ impl FileFormatFactory for ZarrFormatFactory {
                 _ => return plan_err!("unknown Zarr option '{k}' (level, overwrite)"),
             }
         }
-        Ok(Arc::new(OutputFormat {
-            output: ZarrOutput { level, overwrite },
-            roots: self.roots.clone(),
-        }))
+        Ok(ZarrOutput { level, overwrite })
     }
-
-    fn default(&self) -> Arc<dyn FileFormat> {
-        Arc::new(OutputFormat {
-            output: ZarrOutput {
-                level: 3,
-                overwrite: false,
-            },
-            roots: self.roots.clone(),
-        })
-    }
-}
-
-/// The Zarr output (writing only).
-#[derive(Debug)]
-pub struct ZarrOutput {
-    level: i32,
-    overwrite: bool,
-}
-
-impl RasterOutput for ZarrOutput {
-    const NAME: &'static str = "ZARR";
-    const EXT: &'static str = "zarr";
 
     fn sink(
         &self,
