@@ -122,6 +122,12 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     bbox = [float(v) for v in a.bbox.split(",")] if a.bbox else None
+    if a.collection.startswith(("http://", "https://")):
+        # GDAL's /vsicurl/ as odc-stac users configure it for remote COGs (no
+        # directory listing, merged consecutive ranges, HTTP/2 multiplexing).
+        from odc.stac import configure_rio
+
+        configure_rio(cloud_defaults=True)
     items = items_of(a.collection)
     run = globals()[a.workload]
     if a.scheduler == "distributed":

@@ -30,7 +30,7 @@ pub enum Error {
 
     /// A STAC version this reader does not know.
     #[error(
-        "{location}: field `stac_version`: unsupported STAC version {version:?} (1.0.x and 1.1.x are read)"
+        "{location}: field `stac_version`: unsupported STAC version {version:?} (0.9.0, 1.0.x and 1.1.x are read)"
     )]
     Version {
         /// The document.

@@ -326,6 +326,23 @@ impl Item {
         let self_href = self_link(&obj);
         let base = base.or(self_href.as_ref());
         let item_projection = read_projection(&props)?;
+        // STAC 0.9 / 1.0.0-beta: the bands are listed once in the properties and
+        // assets name them by index (`"eo:bands": [3]`).
+        let item_bands: Vec<Band> = props
+            .opt_objects("eo:bands")
+            .unwrap_or_default()
+            .iter()
+            .map(|(path, map)| {
+                read_band(
+                    &Obj {
+                        map,
+                        location,
+                        path,
+                    },
+                    &Band::default(),
+                )
+            })
+            .collect::<Result<_>>()?;
         let assets_map = obj.object("assets")?;
         let assets_path = obj.path_of("assets");
         let mut assets = Vec::with_capacity(assets_map.len());
@@ -345,7 +362,13 @@ impl Item {
                     ));
                 }
             };
-            assets.push(read_asset(key, &asset, base, &item_projection)?);
+            assets.push(read_asset(
+                key,
+                &asset,
+                base,
+                &item_projection,
+                &item_bands,
+            )?);
         }
 
         Ok(Item {
@@ -497,7 +520,9 @@ pub fn solar_day(datetime: DateTime<Utc>, lon: Option<f64>) -> NaiveDate {
 
 fn check_version<'a>(obj: &Obj<'a>) -> Result<&'a str> {
     let version = obj.string("stac_version")?;
-    let known = ["1.0.0", "1.1.0"].iter().any(|v| {
+    // 0.9 and the 1.0.0 betas and release candidates are still served by public
+    // catalogues; their items read the same way.
+    let known = ["0.9.0", "1.0.0", "1.1.0"].iter().any(|v| {
         version == *v
             || version
                 .strip_prefix(v)
@@ -687,7 +712,32 @@ fn read_band(obj: &Obj<'_>, defaults: &Band) -> Result<Band> {
     })
 }
 
-fn read_bands(asset: &Obj<'_>) -> Result<Vec<Band>> {
+fn read_bands(asset: &Obj<'_>, item_bands: &[Band]) -> Result<Vec<Band>> {
+    // Index-style `eo:bands` (STAC 0.9 / 1.0.0-beta): indices into the item's list.
+    if let Some(Value::Array(values)) = asset.get("eo:bands")
+        && !values.is_empty()
+        && values.iter().all(Value::is_u64)
+    {
+        return values
+            .iter()
+            .map(|v| {
+                let i = v.as_u64().unwrap_or(u64::MAX);
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| item_bands.get(i))
+                    .cloned()
+                    .ok_or_else(|| {
+                        asset.error(
+                            "eo:bands",
+                            format!(
+                                "band index {i} is not in the item's properties.eo:bands ({} bands)",
+                                item_bands.len()
+                            ),
+                        )
+                    })
+            })
+            .collect();
+    }
     // Asset-level fields (STAC 1.1 puts single-band values on the asset itself).
     let defaults = Band {
         name: None,
@@ -753,6 +803,7 @@ fn read_asset(
     obj: &Obj<'_>,
     base: Option<&Url>,
     item_projection: &Projection,
+    item_bands: &[Band],
 ) -> Result<Asset> {
     let href = obj.string("href")?;
     let href = resolve_href(href, base).map_err(|m| obj.error("href", m))?;
@@ -781,7 +832,7 @@ fn read_asset(
         href,
         media_type: obj.opt_string("type")?.map(str::to_string),
         roles,
-        bands: read_bands(obj)?,
+        bands: read_bands(obj, item_bands)?,
         projection,
     })
 }
@@ -859,13 +910,58 @@ mod tests {
     }
 
     #[test]
+    fn stac_0_9_index_style_bands_and_proj_epsg() {
+        // As Earth Search's v0 `sentinel-s2-l2a-cogs` items were written.
+        let value = json!({
+            "type": "Feature", "stac_version": "0.9.0", "id": "S2B_33UUP_20200704_0_L2A",
+            "collection": "sentinel-s2-l2a-cogs",
+            "geometry": null, "bbox": [12.0, 52.0, 13.0, 53.0],
+            "properties": {
+                "datetime": "2020-07-04T10:20:31Z",
+                "proj:epsg": 32633,
+                "eo:bands": [
+                    {"name": "B02", "common_name": "blue"},
+                    {"name": "B03", "common_name": "green"},
+                    {"name": "B04", "common_name": "red"}
+                ]
+            },
+            "assets": {
+                "B04": {
+                    "href": "https://example.com/B04.tif", "type": "image/tiff",
+                    "eo:bands": [2],
+                    "proj:shape": [10980, 10980],
+                    "proj:transform": [10, 0, 300000, 0, -10, 5900040, 0, 0, 1]
+                },
+                "B99": {"href": "https://example.com/B99.tif", "eo:bands": [7]}
+            },
+            "links": []
+        });
+        let err = Item::from_json(&value, None, "item.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("assets.B99.eo:bands") && err.contains("index 7"),
+            "{err}"
+        );
+        let mut value = value;
+        value["assets"].as_object_mut().unwrap().remove("B99");
+        let item = Item::from_json(&value, None, "item.json").unwrap();
+        let red = item.band("red").unwrap();
+        assert_eq!(red.href.as_str(), "https://example.com/B04.tif");
+        assert_eq!(red.band.name.as_deref(), Some("B04"));
+        let grid = red.grid.expect("grid from proj:* on the asset and item");
+        assert_eq!(grid.crs, Crs::Epsg(32633));
+        assert_eq!(grid.shape, [10980, 10980]);
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let cases: Vec<(&str, Value, &str)> = vec![
             ("/id", Value::Null, "field `id`: required field is missing"),
             (
                 "/stac_version",
-                json!("0.9.0"),
-                "unsupported STAC version \"0.9.0\"",
+                json!("0.8.1"),
+                "unsupported STAC version \"0.8.1\"",
             ),
             (
                 "/properties/datetime",

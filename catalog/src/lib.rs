@@ -11,13 +11,14 @@
 //! `proj:*` (or the COG header, read once, see [`GridCache`]), nodata and
 //! scale/offset; [`Item::solar_day`] gives the date used to fuse duplicates.
 //!
-//! The `stac` crate (0.17, without its arrow-58 features) supplies the link and
-//! API page types; items are read field by field ([`Item::from_json`]) so that a
-//! wrong field is reported by its path and the raster extension's string nodata
-//! values are accepted.
+//! Documents are read field by field ([`Item::from_json`], no STAC object model
+//! crate) so that a wrong field is reported by its path, the raster extension's
+//! string nodata values are accepted, and older STAC (0.9, 1.0.0 betas: index-style
+//! `eo:bands`, `proj:epsg`) reads too.
 //!
 //! How to add a new source: write a module that turns the location into items
-//! through [`Stores`] (never a direct HTTP or file call), apply the [`Filter`] as
+//! through [`Stores`] (STAC APIs use their own HTTP client, `api.rs`, for `POST
+//! /search`; files never a direct read), apply the [`Filter`] as
 //! early as the format allows, call [`Item::from_json`] for each item, and add a
 //! [`SourceKind`] with its detection rule in `load.rs`.
 #![warn(missing_docs)]
@@ -41,4 +42,4 @@ pub use item::{
     Asset, Band, BandSource, Bbox, Crs, Grid, Item, Projection, column_name, solar_day,
 };
 pub use load::{Limits, LoadOptions, LoadStats, Loaded, OnError, SourceKind, load};
-pub use stores::{Stores, location_url, store_key};
+pub use stores::{Resolver, Stores, location_url, store_key};

@@ -1,10 +1,11 @@
 //! The object stores a catalogue may read from.
 //!
-//! Remote hrefs are fetched only from stores the user configured: a catalogue that
-//! links to a bucket or host nobody registered gets [`Error::NotConfigured`], never
-//! a request. Stores are keyed by `scheme://authority` (`s3://bucket`,
-//! `https://host:port`, `file://`), the way DataFusion's object store registry keys
-//! them, and an object's path in its store is the URL's path.
+//! Stores are keyed by `scheme://authority` (`s3://bucket`, `https://host:port`,
+//! `file://`), and an object's path in its store is the URL's path. A [`Stores`]
+//! serves the stores registered on it and, when it has a resolver (the engine's
+//! store registry, which makes a store per scheme and host on demand), any other
+//! URL the resolver serves; without one, a catalogue that links to a bucket or host
+//! nobody registered gets [`Error::NotConfigured`], never a request.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,17 +20,26 @@ use url::Url;
 
 use crate::error::{Error, Result};
 
-/// The configured object stores, by `scheme://authority`.
+/// Makes the store for a URL no registered store serves (or says why not).
+pub type Resolver =
+    Arc<dyn Fn(&Url) -> std::result::Result<Arc<dyn ObjectStore>, String> + Send + Sync>;
+
+/// The configured object stores, by `scheme://authority`, and an optional
+/// [`Resolver`] for the others.
 #[derive(Clone, Default)]
 pub struct Stores {
     stores: HashMap<String, Arc<dyn ObjectStore>>,
+    resolver: Option<Resolver>,
 }
 
 impl fmt::Debug for Stores {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut keys: Vec<_> = self.stores.keys().collect();
         keys.sort();
-        f.debug_struct("Stores").field("keys", &keys).finish()
+        f.debug_struct("Stores")
+            .field("keys", &keys)
+            .field("resolver", &self.resolver.is_some())
+            .finish()
     }
 }
 
@@ -46,6 +56,13 @@ impl Stores {
         stores
     }
 
+    /// Stores made on demand by `resolver` (and the local file system).
+    pub fn with_resolver(resolver: Resolver) -> Self {
+        let mut stores = Self::local();
+        stores.resolver = Some(resolver);
+        stores
+    }
+
     /// Register `store` for the scheme and authority of `url` (its path is ignored).
     pub fn register(&mut self, url: &Url, store: Arc<dyn ObjectStore>) {
         self.register_key(store_key(url), store);
@@ -55,7 +72,7 @@ impl Stores {
         self.stores.insert(key, store);
     }
 
-    /// Whether a store serves `url`.
+    /// Whether a registered store serves `url` (a resolver may serve others).
     pub fn serves(&self, url: &Url) -> bool {
         self.stores.contains_key(&store_key(url))
     }
@@ -63,15 +80,21 @@ impl Stores {
     /// The store serving `url` and the object's path in it.
     pub fn resolve(&self, url: &Url) -> Result<(Arc<dyn ObjectStore>, Path)> {
         let key = store_key(url);
-        let store = self.stores.get(&key).ok_or_else(|| Error::NotConfigured {
-            url: url.to_string(),
-            key: key.clone(),
-        })?;
+        let store = match (self.stores.get(&key), &self.resolver) {
+            (Some(store), _) => Arc::clone(store),
+            (None, Some(resolve)) => resolve(url).map_err(Error::Invalid)?,
+            (None, None) => {
+                return Err(Error::NotConfigured {
+                    url: url.to_string(),
+                    key: key.clone(),
+                });
+            }
+        };
         let path = Path::from_url_path(url.path()).map_err(|e| Error::Store {
             location: url.to_string(),
             source: e.into(),
         })?;
-        Ok((Arc::clone(store), path))
+        Ok((store, path))
     }
 
     /// Read the whole object at `url`, refusing objects larger than `limit` bytes.

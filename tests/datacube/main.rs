@@ -9,6 +9,7 @@
 mod bad_input;
 mod ballista;
 mod cog;
+mod http;
 mod memory;
 mod parity;
 mod png;

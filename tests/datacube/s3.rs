@@ -112,7 +112,7 @@ async fn tables_over_s3_read_only_the_tiles_they_need() {
     let ctx = context(2).await;
     create(&ctx, "local", &cat.collection, "bands 'red,nir'").await;
     let opts = format!(
-        "bands 'red,nir', 'aws.endpoint' '{endpoint}', 'aws.allow_http' 'true', \
+        "bands 'red,nir', chunk_size '64', 'aws.endpoint' '{endpoint}', 'aws.allow_http' 'true', \
          'aws.region' 'us-east-1', 'aws.access_key_id' 'test', 'aws.secret_access_key' 'test'"
     );
     let q = format!(

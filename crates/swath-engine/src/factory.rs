@@ -7,7 +7,6 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use datafusion::catalog::{Session, TableProviderFactory};
 use datafusion::common::{DataFusionError, Result, plan_datafusion_err, plan_err};
 use datafusion::datasource::TableProvider;
-use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::CreateExternalTable;
 use object_store::ObjectStore;
 use swath_catalog::{Bbox, Filter, LoadOptions, Stores, TimeRange};
@@ -25,49 +24,13 @@ fn store_for(
     state: &dyn Session,
 ) -> impl Fn(&Url) -> Result<Arc<dyn ObjectStore>> + Sync {
     let runtime = Arc::clone(state.runtime_env());
-    move |url: &Url| {
-        let key = ObjectStoreUrl::parse(&url[..url::Position::BeforePath])?;
-        runtime.object_store(key)
-    }
+    move |url: &Url| crate::stores::store(&runtime, url)
 }
 
-/// Register an S3 store for `url`'s bucket from the table's `aws.*` options.
-fn register_store(state: &dyn Session, url: &Url, options: &TableOptions) -> Result<()> {
-    if options.store.is_empty() {
-        return Ok(());
-    }
-    if url.scheme() != "s3" {
-        return plan_err!("aws.* options need an s3:// location, not {url}");
-    }
-    let bucket = url
-        .host_str()
-        .ok_or_else(|| plan_datafusion_err!("{url}: no bucket"))?;
-    let mut builder = object_store::aws::AmazonS3Builder::new().with_bucket_name(bucket);
-    for (key, value) in &options.store {
-        let k: object_store::aws::AmazonS3ConfigKey = key.parse().map_err(|_| {
-            plan_datafusion_err!("unknown S3 option {:?}", key.replacen('_', ".", 1))
-        })?;
-        builder = builder.with_config(k, value);
-    }
-    let store = builder
-        .build()
-        .map_err(|e| plan_datafusion_err!("S3 store for {url}: {e}"))?;
-    let base = Url::parse(&url[..url::Position::BeforePath])
-        .map_err(|e| plan_datafusion_err!("{url}: {e}"))?;
-    state
-        .runtime_env()
-        .register_object_store(&base, Arc::new(store));
-    Ok(())
-}
-
-/// The catalogue's stores: the session's store for the location's scheme and host
-/// (and the local file system).
-fn stores(state: &dyn Session, url: &Url) -> Result<Stores> {
-    let mut stores = Stores::local();
-    if url.scheme() != "file" {
-        stores.register(url, store_for(state)(url)?);
-    }
-    Ok(stores)
+/// The catalogue's stores: any URL, each store made on demand by the session's
+/// registry.
+fn stores(state: &dyn Session) -> Stores {
+    Stores::with_resolver(crate::stores::resolver(Arc::clone(state.runtime_env())))
 }
 
 /// The location and parsed options of a `CREATE EXTERNAL TABLE` for a datacube.
@@ -84,7 +47,7 @@ fn request(cmd: &CreateExternalTable) -> Result<(String, TableOptions)> {
     Ok((location.clone(), TableOptions::parse(&cmd.options)?))
 }
 
-/// The location as a URL, with the S3 store of its `aws.*` options registered.
+/// The location as a URL, its store configured with the table's store options.
 fn location_url(
     state: &dyn Session,
     location: &str,
@@ -92,7 +55,7 @@ fn location_url(
 ) -> Result<Url> {
     let url =
         swath_catalog::location_url(location).map_err(|e| plan_datafusion_err!("{e}"))?;
-    register_store(state, &url, options)?;
+    crate::stores::configure(state, [&url], &options.store)?;
     Ok(url)
 }
 
@@ -159,7 +122,7 @@ pub async fn stac_table(
     options: TableOptions,
 ) -> Result<CubeDef> {
     let url = location_url(state, location, &options)?;
-    let stores = stores(state, &url)?;
+    let stores = stores(state);
     let mut filter = Filter {
         collections: options.collections.clone(),
         ..Filter::default()
@@ -177,7 +140,20 @@ pub async fn stac_table(
     }
     let loaded = swath_catalog::load(location, &stores, &filter, &LoadOptions::default())
         .await
-        .map_err(|e| DataFusionError::Plan(format!("catalogue {location}: {e}")))?;
+        .map_err(|e| {
+            let message = format!("catalogue {location}: {e}");
+            DataFusionError::Plan(crate::stores::explain(
+                Some(state.config()),
+                &url,
+                message,
+            ))
+        })?;
+    // The table's store options hold for its assets' stores too.
+    let hrefs = loaded
+        .items
+        .iter()
+        .flat_map(|i| i.assets.iter().map(|a| &a.href));
+    crate::stores::configure(state, hrefs, &options.store)?;
     let (names, sources) = if loaded.items.is_empty() {
         (Vec::new(), Vec::new())
     } else {
@@ -188,7 +164,45 @@ pub async fn stac_table(
         // the requested bands as columns.
         return empty_table(location, options);
     }
+    load_header_index(state, &url, &options).await?;
     build(location, options, names, sources, &store_for(state)).await
+}
+
+/// Load the table's header index (the `header_index` option, or the sidecar beside
+/// a local catalogue) into the session's header cache.
+async fn load_header_index(
+    state: &dyn Session,
+    url: &Url,
+    options: &TableOptions,
+) -> Result<()> {
+    let Some(cache) = state
+        .config()
+        .get_extension::<crate::cube::read::HeaderCache>()
+    else {
+        return Ok(());
+    };
+    let (index, named) = match &options.header_index {
+        Some(given) => (
+            swath_catalog::location_url(given)
+                .map_err(|e| plan_datafusion_err!("{e}"))?,
+            true,
+        ),
+        None => match crate::cube::index::sidecar(url) {
+            Some(side) => (side, false),
+            None => return Ok(()),
+        },
+    };
+    match crate::cube::index::load(state.runtime_env(), &index).await? {
+        Some(entries) => {
+            log::info!("header index {index}: {} headers", entries.len());
+            cache.add_snapshots(entries);
+            Ok(())
+        }
+        None if named => plan_err!(
+            "option header_index: no index at {index}; build one with `swath index {url}`"
+        ),
+        None => Ok(()),
+    }
 }
 
 fn empty_table(location: &str, options: TableOptions) -> Result<CubeDef> {
@@ -324,6 +338,10 @@ pub async fn geotiff_table(
                     dtype: Some(tiff.dtype()),
                     scale: meta.and_then(|m| m.scale),
                     offset: meta.and_then(|m| m.offset),
+                    block: tiff.image().tiled.then(|| {
+                        let im = tiff.image();
+                        (im.block_width as u32, im.block_height as u32)
+                    }),
                 })
             })
             .collect();

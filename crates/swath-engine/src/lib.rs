@@ -21,6 +21,7 @@ pub mod factory;
 pub mod options;
 pub mod output;
 pub mod session;
+pub mod stores;
 
 pub use codec::{SwathLogicalCodec, SwathPhysicalCodec};
 pub use cube::{CubeDef, CubeTable};

@@ -66,10 +66,14 @@ pub const OPTIONS: &[(&str, &str)] = &[
         "rows per record batch of the chunk view (default 4)",
     ),
     (
-        "aws.*",
-        "S3 settings for an `s3://` location: `aws.endpoint`, `aws.region`, \
-         `aws.access_key_id`, `aws.secret_access_key`, `aws.allow_http`, … \
-         (object_store's `aws_*` keys)",
+        "header_index",
+        "a header index (`swath index`) to open the assets' COG headers from with no \
+         request (default: `NAME.headers.parquet` beside a local `NAME.json`, if present)",
+    ),
+    (
+        "aws.* google.* azure.* http.*",
+        "object store settings for the table's catalogue and assets, over the \
+         environment's (`swath_store::OPTION_KEYS`, docs/remote.md)",
     ),
 ];
 
@@ -133,10 +137,14 @@ pub struct TableOptions {
     pub view: View,
     /// Rows per batch (chunk view).
     pub batch_rows: usize,
-    /// Object store settings (`aws_*` keys), for the session that creates the
-    /// table; never serialised (they may hold secrets).
+    /// The persisted header index to use, as given.
+    #[serde(default)]
+    pub header_index: Option<String>,
+    /// Object store settings (`aws.*`, `google.*`, `azure.*`, `http.*`), for the
+    /// session that creates the table; never serialised, printed as keys only (they
+    /// may hold secrets).
     #[serde(skip)]
-    pub store: std::collections::BTreeMap<String, String>,
+    pub store: swath_store::StoreOptions,
 }
 
 impl Default for TableOptions {
@@ -155,7 +163,8 @@ impl Default for TableOptions {
             bbox: None,
             view: View::Chunks,
             batch_rows: 4,
-            store: std::collections::BTreeMap::new(),
+            header_index: None,
+            store: swath_store::StoreOptions::new(),
         }
     }
 }
@@ -313,9 +322,11 @@ impl TableOptions {
                     }
                     out.batch_rows = n;
                 }
-                other if other.starts_with("aws.") => {
-                    let key = format!("aws_{}", &other[4..]);
-                    out.store.insert(key, value.to_string());
+                "header_index" => out.header_index = Some(value.to_string()),
+                other if swath_store::StoreOptions::is_store_key(other) => {
+                    out.store
+                        .set(other, value)
+                        .map_err(|e| plan_datafusion_err!("{e}"))?;
                 }
                 other => {
                     let known: Vec<&str> = OPTIONS.iter().map(|(k, _)| *k).collect();

@@ -140,13 +140,20 @@ pub fn session_config(cfg: &EngineConfig) -> SessionConfig {
 
 /// A session state with Swath's functions, table factories and memory limit.
 pub fn session_state(cfg: &EngineConfig) -> Result<SessionState> {
-    let mut runtime = RuntimeEnvBuilder::new();
+    let registry = Arc::new(swath_store::Registry::from_env());
+    let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(
+        crate::stores::SwathObjectStores(Arc::clone(&registry)),
+    ));
     if let Some(limit) = cfg.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
     }
     let mut state = SessionStateBuilder::new()
         .with_default_features()
-        .with_config(session_config(cfg))
+        .with_config(
+            session_config(cfg)
+                .with_extension(registry)
+                .with_extension(Arc::new(crate::cube::read::HeaderCache::new())),
+        )
         .with_runtime_env(runtime.build_arc()?)
         .with_physical_optimizer_rule(Arc::new(crate::batches::TileBatches))
         .build();

@@ -194,6 +194,9 @@ pub struct Container {
     pub ifds: Vec<Tags>,
     /// How many range requests reading the structure took (the prefix included).
     pub requests: usize,
+    /// The bytes the structure was parsed from (header, IFDs, out-of-line values of
+    /// the loaded tags), merged: enough to parse it again with no request.
+    pub used: Vec<(u64, Bytes)>,
 }
 
 /// One IFD entry before its value is decoded.
@@ -212,6 +215,23 @@ struct Known {
 }
 
 impl Known {
+    /// A copy of `r`, assembled from the chunks that hold it.
+    fn copy(&self, r: Range<u64>) -> Option<Bytes> {
+        let mut out = Vec::with_capacity(usize::try_from(r.end - r.start).ok()?);
+        let mut pos = r.start;
+        while pos < r.end {
+            let (at, bytes) = self
+                .chunks
+                .iter()
+                .find(|(at, b)| *at <= pos && pos < at + b.len() as u64)?;
+            let from = usize::try_from(pos - at).ok()?;
+            let take = usize::try_from(r.end - pos).ok()?.min(bytes.len() - from);
+            out.extend_from_slice(&bytes[from..from + take]);
+            pos += take as u64;
+        }
+        Some(out.into())
+    }
+
     fn get(&self, start: u64, len: u64) -> Option<&[u8]> {
         let end = start.checked_add(len)?;
         self.chunks.iter().find_map(|(at, bytes)| {
@@ -314,13 +334,33 @@ pub async fn read_container(
     reader: &dyn RangeReader,
     limits: &Limits,
 ) -> Result<Container> {
-    let (prefix, file_size) = reader.prefix(limits.header_prefetch).await?;
-    let mut requests = 1;
-    let header = parse_header(&prefix)?;
-    let e = Endian(header.big_endian);
-    let mut known = Known {
-        chunks: vec![(0, prefix)],
+    read_container_from(reader, limits, None).await
+}
+
+/// [`read_container`], starting from bytes already known (`seed`: the file size and
+/// the [`Container::used`] bytes of an earlier read) instead of the prefix request;
+/// anything the seed lacks is fetched.
+pub async fn read_container_from(
+    reader: &dyn RangeReader,
+    limits: &Limits,
+    seed: Option<(u64, Vec<(u64, Bytes)>)>,
+) -> Result<Container> {
+    let (chunks, file_size, mut requests) = match seed {
+        Some((size, chunks)) => (chunks, size, 0),
+        None => {
+            let (prefix, size) = reader.prefix(limits.header_prefetch).await?;
+            (vec![(0, prefix)], size, 1)
+        }
     };
+    let first = chunks
+        .iter()
+        .find(|(at, _)| *at == 0)
+        .map(|(_, b)| b.clone())
+        .unwrap_or_default();
+    let header = parse_header(&first)?;
+    let e = Endian(header.big_endian);
+    let mut known = Known { chunks };
+    let mut used: Vec<Range<u64>> = vec![0..if header.bigtiff { 16 } else { 8 }];
     let (count_size, entry_size, offset_size) = if header.bigtiff {
         (8u64, 20u64, 8u64)
     } else {
@@ -393,6 +433,7 @@ pub async fn read_container(
         let Some(body_bytes) = known.get(body_start, body) else {
             return Err(malformed!("IFD at {next} is truncated"));
         };
+        used.push(next..body_start + body);
         let mut entries = Vec::new();
         for i in 0..n as usize {
             let raw = &body_bytes[i * entry_size as usize..(i + 1) * entry_size as usize];
@@ -444,6 +485,9 @@ pub async fn read_container(
                 }
                 off
             };
+            if len > 0 {
+                used.push(at..at + len);
+            }
             entries.push(Entry {
                 tag,
                 typ,
@@ -490,11 +534,17 @@ pub async fn read_container(
         }
         ifds.push(Tags { offset, values });
     }
+    // Copies of the used bytes (a header is kilobytes; the prefix buffer is 64 KiB).
+    let used = coalesce(used, 0, u64::MAX)
+        .into_iter()
+        .filter_map(|r| Some((r.start, known.copy(r)?)))
+        .collect();
     Ok(Container {
         header,
         file_size,
         ifds,
         requests,
+        used,
     })
 }
 

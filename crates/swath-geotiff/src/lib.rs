@@ -33,6 +33,7 @@ pub mod ifd;
 mod limits;
 mod raster;
 mod reader;
+mod snapshot;
 mod source;
 mod stream;
 mod writer;
@@ -46,6 +47,7 @@ pub use geo::{
 pub use limits::Limits;
 pub use raster::{DataType, PixelData, Raster, Window};
 pub use reader::{FetchedWindow, GeoTiff, ImageInfo};
+pub use snapshot::HeaderSnapshot;
 pub use source::{BytesReader, ObjectReader, RangeReader};
 pub use stream::StreamingCog;
 pub use writer::{CogMetadata, CogOptions, Resampling, write_cog};

@@ -11,6 +11,7 @@ use crate::geo::{self, GdalMetadata, Georeference, Transform};
 use crate::ifd::{self, Container, Tags, tag};
 use crate::limits::Limits;
 use crate::raster::{DataType, PixelData, Raster, Window};
+use crate::snapshot::HeaderSnapshot;
 use crate::source::RangeReader;
 
 /// One image of a file: the full resolution, an overview, or a mask.
@@ -332,6 +333,37 @@ impl GeoTiff {
         limits: Limits,
     ) -> Result<Self> {
         let container = ifd::read_container(reader.as_ref(), &limits).await?;
+        Self::from_container(reader, limits, container)
+    }
+
+    /// Open a file from a [`HeaderSnapshot`] of an earlier open: no request is made
+    /// unless the snapshot lacks part of the structure. Pixels are read through
+    /// `reader`.
+    pub async fn open_from_snapshot(
+        reader: Arc<dyn RangeReader>,
+        limits: Limits,
+        snapshot: &HeaderSnapshot,
+    ) -> Result<Self> {
+        let seed = (snapshot.file_size, snapshot.chunks.clone());
+        let container =
+            ifd::read_container_from(reader.as_ref(), &limits, Some(seed)).await?;
+        Self::from_container(reader, limits, container)
+    }
+
+    /// The header bytes of this file, to open it again later with no request.
+    pub fn snapshot(&self) -> HeaderSnapshot {
+        HeaderSnapshot {
+            file_size: self.container.file_size,
+            version: self.reader.version(),
+            chunks: self.container.used.clone(),
+        }
+    }
+
+    fn from_container(
+        reader: Arc<dyn RangeReader>,
+        limits: Limits,
+        container: Container,
+    ) -> Result<Self> {
         let mut images = Vec::new();
         for (i, t) in container.ifds.iter().enumerate() {
             images.push(ImageInfo::from_tags(i, t, &limits, container.file_size)?);

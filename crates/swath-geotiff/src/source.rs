@@ -21,14 +21,29 @@ pub trait RangeReader: Send + Sync + fmt::Debug {
     fn prefix(&self, len: u64) -> BoxFuture<'_, Result<(Bytes, u64)>>;
     /// The bytes of each range, in the order asked; every range lies within the file.
     fn ranges(&self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>>;
+    /// The store's version of the file (its ETag), once known.
+    fn version(&self) -> Option<String> {
+        None
+    }
 }
 
+/// The largest file read whole from a server that ignores range requests.
+pub const WHOLE_FILE_LIMIT: u64 = 16 << 20;
+
 /// A file in an object store (local disk, S3, GCS, Azure, HTTP, memory).
+///
+/// A server that answers range requests with the whole file (an HTTP server
+/// without Range support) is read once, whole, if the file is at most
+/// [`WHOLE_FILE_LIMIT`] bytes, and the ranges are cut from memory; a larger file
+/// is refused with a message saying why.
 #[derive(Debug, Clone)]
 pub struct ObjectReader {
     store: Arc<dyn ObjectStore>,
     path: Path,
     concurrency: usize,
+    whole: Arc<std::sync::OnceLock<Bytes>>,
+    etag: Arc<std::sync::OnceLock<String>>,
+    if_match: Option<String>,
 }
 
 impl ObjectReader {
@@ -38,6 +53,9 @@ impl ObjectReader {
             store,
             path,
             concurrency: 8,
+            whole: Arc::new(std::sync::OnceLock::new()),
+            etag: Arc::new(std::sync::OnceLock::new()),
+            if_match: None,
         }
     }
 
@@ -47,13 +65,50 @@ impl ObjectReader {
         self
     }
 
+    /// Read only while the file's ETag is `etag`: a file changed since its header
+    /// was read fails its range requests with a precondition error
+    /// ([`object_store::Error::Precondition`]) instead of serving stale bytes.
+    pub fn with_if_match(mut self, etag: Option<String>) -> Self {
+        self.if_match = etag;
+        self
+    }
+
     /// The path read.
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The whole file, from a server that ignores range requests, if it is small.
+    async fn read_whole(&self) -> Result<Bytes> {
+        if let Some(whole) = self.whole.get() {
+            return Ok(whole.clone());
+        }
+        let meta = self.store.head(&self.path).await?;
+        if meta.size > WHOLE_FILE_LIMIT {
+            return Err(store_error(format!(
+                "{}: the server does not answer range requests, and the file is {} bytes \
+                 (more than the {} read whole); serve it from a server with Range support",
+                self.path, meta.size, WHOLE_FILE_LIMIT
+            )));
+        }
+        let bytes = self.store.get(&self.path).await?.bytes().await?;
+        if bytes.len() as u64 > WHOLE_FILE_LIMIT {
+            return Err(store_error(format!(
+                "{}: the server sent {} bytes for a file it said was {}",
+                self.path,
+                bytes.len(),
+                meta.size
+            )));
+        }
+        Ok(self.whole.get_or_init(|| bytes).clone())
+    }
 }
 
 impl RangeReader for ObjectReader {
+    fn version(&self) -> Option<String> {
+        self.etag.get().cloned().or_else(|| self.if_match.clone())
+    }
+
     fn prefix(&self, len: u64) -> BoxFuture<'_, Result<(Bytes, u64)>> {
         async move {
             let options =
@@ -61,6 +116,12 @@ impl RangeReader for ObjectReader {
             let result = match self.store.get_opts(&self.path, options).await {
                 Ok(result) => result,
                 Err(e @ object_store::Error::NotFound { .. }) => return Err(e.into()),
+                Err(e) if ranges_refused(&e) => {
+                    let whole = self.read_whole().await?;
+                    let size = whole.len() as u64;
+                    let end = usize::try_from(len.min(size)).unwrap_or(whole.len());
+                    return Ok((whole.slice(..end), size));
+                }
                 Err(e) => {
                     // A range request on an empty object fails; say so plainly.
                     let meta = self.store.head(&self.path).await?;
@@ -71,6 +132,9 @@ impl RangeReader for ObjectReader {
                 }
             };
             let size = result.meta.size;
+            if let Some(etag) = &result.meta.e_tag {
+                let _ = self.etag.set(etag.clone());
+            }
             let bytes = result.bytes().await?;
             Ok((bytes, size))
         }
@@ -78,11 +142,15 @@ impl RangeReader for ObjectReader {
     }
 
     fn ranges(&self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>> {
+        if let Some(whole) = self.whole.get() {
+            return futures::future::ready(slice_ranges(whole, ranges)).boxed();
+        }
         async move {
             futures::stream::iter(ranges)
                 .map(|r| async move {
-                    let options =
+                    let mut options =
                         GetOptions::new().with_range(Some(GetRange::Bounded(r)));
+                    options.if_match = self.if_match.clone();
                     let got = self.store.get_opts(&self.path, options).await?;
                     Ok::<_, crate::Error>(got.bytes().await?)
                 })
@@ -92,6 +160,34 @@ impl RangeReader for ObjectReader {
         }
         .boxed()
     }
+}
+
+/// Whether the store answered a range request with the whole object.
+fn ranges_refused(e: &object_store::Error) -> bool {
+    let text = e.to_string();
+    text.contains("non-partial") || text.contains("Range request not supported")
+}
+
+/// The bytes of each range of `data`, or an error for a range outside it.
+fn slice_ranges(data: &Bytes, ranges: Vec<Range<u64>>) -> Result<Vec<Bytes>> {
+    let size = data.len() as u64;
+    ranges
+        .into_iter()
+        .map(|r| {
+            if r.start > r.end || r.end > size {
+                return Err(malformed!("range {r:?} lies outside the {size}-byte file"));
+            }
+            // In range and within a `usize`-sized buffer, so these casts are exact.
+            Ok(data.slice(r.start as usize..r.end as usize))
+        })
+        .collect()
+}
+
+fn store_error(message: String) -> crate::Error {
+    crate::Error::Store(object_store::Error::Generic {
+        store: "HTTP",
+        source: message.into(),
+    })
 }
 
 /// A file held in memory; useful for tests, fuzzing and freshly written files.
@@ -112,19 +208,6 @@ impl RangeReader for BytesReader {
     }
 
     fn ranges(&self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>> {
-        let size = self.0.len() as u64;
-        let out = ranges
-            .into_iter()
-            .map(|r| {
-                if r.start > r.end || r.end > size {
-                    return Err(malformed!(
-                        "range {r:?} lies outside the {size}-byte file"
-                    ));
-                }
-                // In range and within a `usize`-sized buffer, so these casts are exact.
-                Ok(self.0.slice(r.start as usize..r.end as usize))
-            })
-            .collect();
-        futures::future::ready(out).boxed()
+        futures::future::ready(slice_ranges(&self.0, ranges)).boxed()
     }
 }

@@ -28,6 +28,9 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
     /// Write a PNG picture of a GeoTIFF / COG (grey or RGB, stretched).
     Quicklook(crate::quicklook::QuicklookArgs),
+    /// Keep the COG headers of a catalogue's assets in a header index, so later
+    /// queries open them with no request.
+    Index(crate::index::IndexArgs),
 }
 
 /// Parse the process arguments, run the command, and map errors to exit status 1 with
@@ -60,6 +63,7 @@ pub fn main() -> ExitCode {
             Some(Command::Info(args)) => crate::info::run(&args).await,
             Some(Command::Demo(args)) => crate::demo::run(&args, &cli.shell).await,
             Some(Command::Quicklook(args)) => crate::quicklook::run(&args).await,
+            Some(Command::Index(args)) => crate::index::run(&args).await,
             None => crate::shell::run(&cli.shell).await,
         }
     });

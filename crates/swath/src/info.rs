@@ -34,7 +34,7 @@ pub async fn describe(location: &str, stats: bool) -> Result<Value, String> {
     let reader = std::sync::Arc::new(ObjectReader::new(store, path));
     let tiff = GeoTiff::open(reader)
         .await
-        .map_err(|e| format!("{location}: {e}"))?;
+        .map_err(|e| crate::store::explain(location, format!("{location}: {e}")))?;
     let im = tiff.image();
     let georef = tiff.georeference();
     let (w, h) = (tiff.width() as f64, tiff.height() as f64);

@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod index;
 pub mod info;
 pub mod quicklook;
 pub mod shell;

@@ -5,18 +5,20 @@ use std::sync::Arc;
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use swath_store::Registry;
 use url::Url;
 
-/// Resolve `location` — a local path, `file://`, `s3://`, `http(s)://` or `memory://`
-/// URL — to a store and a path in it. Cloud credentials and options come from the
-/// environment (`AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT`, `AWS_REGION`, …).
+/// Resolve `location` — a local path or an `http(s)://`, `s3://`, `gs://`, `az://`,
+/// `abfs://` or `file://` URL — to a store and a path in it. Settings and credentials
+/// come from the environment as GDAL reads them (`AWS_*`, `AWS_NO_SIGN_REQUEST`,
+/// `GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_*`, `GDAL_HTTP_TIMEOUT`, …).
 pub fn resolve(location: &str) -> Result<(Arc<dyn ObjectStore>, Path), String> {
     if location.contains("://") {
         let url = Url::parse(location)
             .map_err(|e| format!("{location}: not a valid URL ({e})"))?;
-        let (store, path) = object_store::parse_url_opts(&url, std::env::vars())
-            .map_err(|e| format!("{location}: {e}"))?;
-        return Ok((Arc::from(store), path));
+        return Registry::from_env()
+            .resolve(&url)
+            .map_err(|e| e.to_string());
     }
     // Resolve `..` and symlinks (object store paths cannot hold `..`); a file that does
     // not exist keeps its absolute form so the error names it.
@@ -26,4 +28,21 @@ pub fn resolve(location: &str) -> Result<(Arc<dyn ObjectStore>, Path), String> {
     let path =
         Path::from_absolute_path(&absolute).map_err(|e| format!("{location}: {e}"))?;
     Ok((Arc::new(LocalFileSystem::new()), path))
+}
+
+/// `message` about `location`, naming where the credentials came from when the
+/// store refused access.
+pub fn explain(location: &str, message: String) -> String {
+    if !swath_store::refused(&message) {
+        return message;
+    }
+    let creds = Url::parse(location).ok().and_then(|url| {
+        let registry = Registry::from_env();
+        registry.get(&url).ok()?;
+        registry.credentials(&url)
+    });
+    match creds {
+        Some(c) => format!("{message} (credentials tried: {c})"),
+        None => message,
+    }
 }

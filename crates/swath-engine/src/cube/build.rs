@@ -32,6 +32,8 @@ pub struct SourceBand {
     pub scale: Option<f64>,
     /// Offset, if given.
     pub offset: Option<f64>,
+    /// Internal tile width and height, when a header already read says.
+    pub block: Option<(u32, u32)>,
 }
 
 /// A source item before placement: a STAC item or a GeoTIFF file.
@@ -110,6 +112,7 @@ pub async fn stac_sources(
                 dtype: source.band.data_type.as_deref().and_then(parse_dtype),
                 scale: source.band.scale,
                 offset: source.band.offset,
+                block: None,
             }));
         }
         out.push(SourceItem {
@@ -158,10 +161,16 @@ pub async fn build(
     sources: Vec<SourceItem>,
     store_for: &(dyn Fn(&Url) -> Result<Arc<dyn ObjectStore>> + Sync),
 ) -> Result<CubeDef> {
-    // Band definitions: type, nodata, scale/offset from the first item that has them;
-    // the header of the first asset fills in what the catalogue does not say.
+    // Band definitions: type, nodata, scale/offset from the first item that has them.
+    // An asset's header is read only for what the catalogue does not say: its type
+    // or nodata, or (for local files, where it costs no request) its internal tile
+    // size as the default chunk size. A remote catalogue that describes its bands
+    // (`raster:bands`) makes a table without a request to any asset.
     let mut bands = Vec::with_capacity(names.len());
-    let mut header_block: Option<(u32, u32)> = None;
+    let mut header_block: Option<(u32, u32)> = sources
+        .iter()
+        .flat_map(|s| s.bands.iter().flatten())
+        .find_map(|b| b.block);
     for (i, name) in names.iter().enumerate() {
         let first = sources.iter().find_map(|s| s.bands[i].as_ref());
         let requested = options
@@ -174,7 +183,9 @@ pub async fn build(
         };
         let mut dtype = first.dtype;
         let mut nodata = first.asset.nodata;
-        if dtype.is_none() || nodata.is_none() || header_block.is_none() {
+        let local = first.asset.href.starts_with("file:");
+        let want_block = header_block.is_none() && options.chunk_size.is_none() && local;
+        if dtype.is_none() || nodata.is_none() || want_block {
             let url = Url::parse(&first.asset.href)
                 .map_err(|e| plan_datafusion_err!("{}: {e}", first.asset.href))?;
             match open_tiff(store_for(&url)?, &url).await {
@@ -191,7 +202,7 @@ pub async fn build(
                 }
                 Err(e) if dtype.is_some() => {
                     // The catalogue says enough; the header is only a hint.
-                    let _ = e;
+                    log::debug!("header of {url} not read: {e}");
                 }
                 Err(e) => return Err(e),
             }

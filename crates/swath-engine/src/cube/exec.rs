@@ -283,7 +283,7 @@ impl ExecutionPlan for CubeScanExec {
         };
         let def = Arc::clone(&self.spec.def);
         let reader = Arc::new(Reader::new(
-            context.runtime_env(),
+            &context,
             def.grid.grid()?,
             def.options.resampling,
         ));
@@ -293,6 +293,8 @@ impl ExecutionPlan for CubeScanExec {
             bytes: MetricBuilder::new(&self.metrics).counter("bytes_fetched", partition),
             headers: MetricBuilder::new(&self.metrics)
                 .counter("headers_opened", partition),
+            headers_indexed: MetricBuilder::new(&self.metrics)
+                .counter("headers_indexed", partition),
             failed_assets: MetricBuilder::new(&self.metrics)
                 .counter("assets_failed", partition),
             decode_time: MetricBuilder::new(&self.metrics)
@@ -424,17 +426,18 @@ impl StreamState {
         rows: &[(i32, i32, u32)],
         bands: &[usize],
     ) -> Result<Vec<ArrayRef>> {
-        let mut out = Vec::with_capacity(bands.len());
-        for &b in bands {
+        // Every band of every row at once: over a remote store the requests of one
+        // batch are in flight together, not one band after another.
+        futures::future::try_join_all(bands.iter().map(|&b| async move {
             let band = &self.def.bands[b];
             let tiles = futures::future::try_join_all(
                 rows.iter()
                     .map(|&(cx, cy, o)| self.read_tile(cx, cy, o as usize, b)),
             )
             .await?;
-            out.push(tensor_column(band, self.def.grid.chunk_pixels(), tiles)?);
-        }
-        Ok(out)
+            tensor_column(band, self.def.grid.chunk_pixels(), tiles)
+        }))
+        .await
     }
 
     /// One band of one observation on one chunk, scenes fused in priority order.

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod exec;
+pub mod index;
 pub mod model;
 pub mod pixels;
 pub mod provider;

@@ -4,20 +4,184 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{DataFusionError, Result, exec_datafusion_err};
-use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::TaskContext;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::physical_plan::metrics::{Count, Time};
-use swath_geotiff::{GeoTiff, PixelData, Raster, Window};
+use datafusion::prelude::SessionConfig;
+use swath_geotiff::{GeoTiff, HeaderSnapshot, PixelData, Raster, Window};
 use swath_grid::{Grid, PixelWindow, Resampling, WarpPlan};
+use tokio::sync::OnceCell;
 use url::Url;
 
 use super::model::{AssetRef, BandDef};
 
-/// How many opened headers a scan keeps.
-const HEADER_CACHE: usize = 256;
+/// How many opened headers a session keeps (a header with its tile index is a few
+/// kilobytes to a few hundred).
+pub const HEADER_CACHE: usize = 4096;
+
+type Slot = Arc<OnceCell<(Arc<GeoTiff>, Option<(u64, SystemTime)>)>>;
+
+/// The COG headers (IFDs and tile offsets) a session has opened, by href, so a
+/// file's header is fetched once per session, however many partitions, queries and
+/// tables read it. Concurrent opens of one href wait for one request. A local
+/// file's entry is dropped when its size or modification time changes (a COG
+/// rewritten by `COPY … overwrite`); remote entries live as long as the session,
+/// as GDAL's header cache does.
+#[derive(Debug, Default)]
+pub struct HeaderCache {
+    slots: Mutex<HashMap<String, Slot>>,
+    /// Headers from persisted indexes ([`super::index`]), opened with no request.
+    snapshots: Mutex<HashMap<String, HeaderSnapshot>>,
+}
+
+impl HeaderCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many headers are held.
+    pub fn len(&self) -> usize {
+        self.slots
+            .lock()
+            .map_or(0, |s| s.values().filter(|c| c.initialized()).count())
+    }
+
+    /// Whether no header is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Serve these headers (from a persisted index) without a request.
+    pub fn add_snapshots(
+        &self,
+        entries: impl IntoIterator<Item = (String, HeaderSnapshot)>,
+    ) {
+        if let Ok(mut snaps) = self.snapshots.lock() {
+            snaps.extend(entries);
+        }
+    }
+
+    /// How many indexed headers are held.
+    pub fn snapshot_count(&self) -> usize {
+        self.snapshots.lock().map_or(0, |s| s.len())
+    }
+
+    fn snapshot_of(&self, href: &str) -> Option<HeaderSnapshot> {
+        self.snapshots.lock().ok()?.get(href).cloned()
+    }
+
+    /// Forget `href`'s header and snapshot (the file changed).
+    fn invalidate(&self, href: &str) {
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.remove(href);
+        }
+        if let Ok(mut snaps) = self.snapshots.lock() {
+            snaps.remove(href);
+        }
+    }
+
+    /// The headers of `hrefs` this session has open, as snapshots to persist.
+    pub fn snapshots_of<'a>(
+        &self,
+        hrefs: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<(String, HeaderSnapshot)> {
+        let Ok(slots) = self.slots.lock() else {
+            return Vec::new();
+        };
+        hrefs
+            .into_iter()
+            .filter_map(|h| {
+                let (tiff, _) = slots.get(h)?.get()?;
+                Some((h.to_string(), tiff.snapshot()))
+            })
+            .collect()
+    }
+
+    /// The header of `href`: from the cache, else from an indexed snapshot, else
+    /// read from `store` (counted in `metrics`).
+    pub async fn open(
+        &self,
+        href: &str,
+        store: impl FnOnce() -> Result<(
+            Arc<dyn object_store::ObjectStore>,
+            object_store::path::Path,
+        )>,
+        metrics: Option<&ReadMetrics>,
+    ) -> Result<Arc<GeoTiff>> {
+        let url = Url::parse(href).map_err(|e| exec_datafusion_err!("{href}: {e}"))?;
+        let stamp = local_stamp(&url);
+        let slot = self.slot(href, stamp);
+        let (tiff, _) = slot
+            .get_or_try_init(|| async move {
+                let (store, path) = store()?;
+                if let Some(snap) = self.snapshot_of(href)
+                    && stamp.is_none_or(|(size, _)| size == snap.file_size)
+                {
+                    let reader = swath_geotiff::ObjectReader::new(
+                        Arc::clone(&store),
+                        path.clone(),
+                    )
+                    .with_if_match(snap.version.clone());
+                    match GeoTiff::open_from_snapshot(
+                        Arc::new(reader),
+                        swath_geotiff::Limits::default(),
+                        &snap,
+                    )
+                    .await
+                    {
+                        Ok(tiff) => {
+                            if let Some(m) = metrics {
+                                m.headers_indexed.add(1);
+                            }
+                            return Ok((Arc::new(tiff), stamp));
+                        }
+                        Err(e) => log::debug!("{href}: indexed header not used: {e}"),
+                    }
+                }
+                let tiff = swath_geotiff::open(store, path)
+                    .await
+                    .map_err(|e| DataFusionError::Execution(format!("{href}: {e}")))?;
+                if let Some(m) = metrics {
+                    m.headers.add(1);
+                }
+                Ok::<_, DataFusionError>((Arc::new(tiff), stamp))
+            })
+            .await?;
+        Ok(Arc::clone(tiff))
+    }
+
+    fn slot(&self, href: &str, stamp: Option<(u64, SystemTime)>) -> Slot {
+        let Ok(mut slots) = self.slots.lock() else {
+            return Arc::new(OnceCell::new());
+        };
+        if let Some(slot) = slots.get(href) {
+            match slot.get() {
+                Some((_, old)) if *old != stamp => {}
+                _ => return Arc::clone(slot),
+            }
+        }
+        if slots.len() >= HEADER_CACHE {
+            slots.retain(|_, s| !s.initialized());
+        }
+        let slot = Arc::new(OnceCell::new());
+        slots.insert(href.to_string(), Arc::clone(&slot));
+        slot
+    }
+}
+
+/// Size and modification time of a local file (`None` for remote hrefs).
+fn local_stamp(url: &Url) -> Option<(u64, SystemTime)> {
+    if url.scheme() != "file" {
+        return None;
+    }
+    let meta = std::fs::metadata(url.to_file_path().ok()?).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
 
 /// Counters a scan reports (`EXPLAIN ANALYZE`).
 #[derive(Debug, Clone)]
@@ -26,60 +190,76 @@ pub struct ReadMetrics {
     pub requests: Count,
     /// Bytes fetched for pixel data.
     pub bytes: Count,
-    /// Headers opened.
+    /// Headers read from the store.
     pub headers: Count,
+    /// Headers opened from a persisted index (no request).
+    pub headers_indexed: Count,
     /// Assets that failed and read as nodata (`on_error 'nodata'`).
     pub failed_assets: Count,
     /// Time spent decoding and warping.
     pub decode_time: Time,
 }
 
-/// Opens and caches GeoTIFF headers for one scan.
+/// Opens GeoTIFF headers (through the session's [`HeaderCache`]) and reads band
+/// tiles for one scan partition.
 #[derive(Debug)]
 pub struct Reader {
     runtime: Arc<RuntimeEnv>,
-    tiffs: Mutex<HashMap<String, Arc<GeoTiff>>>,
+    config: SessionConfig,
+    headers: Arc<HeaderCache>,
     resampling: Resampling,
     table_grid: Grid,
 }
 
 impl Reader {
-    /// A reader resolving stores through `runtime`.
-    pub fn new(
-        runtime: Arc<RuntimeEnv>,
-        table_grid: Grid,
-        resampling: Resampling,
-    ) -> Self {
+    /// A reader resolving stores through the task's runtime, sharing the session's
+    /// header cache (a private one where the session has none, as on an executor).
+    pub fn new(context: &TaskContext, table_grid: Grid, resampling: Resampling) -> Self {
+        let config = context.session_config().clone();
+        let headers = config
+            .get_extension::<HeaderCache>()
+            .unwrap_or_else(|| Arc::new(HeaderCache::new()));
         Reader {
-            runtime,
-            tiffs: Mutex::new(HashMap::new()),
+            runtime: context.runtime_env(),
+            config,
+            headers,
             resampling,
             table_grid,
         }
     }
 
+    /// `message` about `url`, naming the credentials tried when access was refused.
+    fn explain(&self, url: &Url, message: impl std::fmt::Display) -> DataFusionError {
+        let text =
+            crate::stores::explain(Some(&self.config), url, format!("{url}: {message}"));
+        DataFusionError::Execution(text)
+    }
+
+    fn explain_href(&self, href: &str, e: impl std::fmt::Display) -> DataFusionError {
+        match Url::parse(href) {
+            Ok(url) => self.explain(&url, e),
+            Err(_) => exec_datafusion_err!("{href}: {e}"),
+        }
+    }
+
     async fn open(&self, href: &str, metrics: &ReadMetrics) -> Result<Arc<GeoTiff>> {
-        if let Some(t) = self.tiffs.lock().ok().and_then(|m| m.get(href).cloned()) {
-            return Ok(t);
-        }
         let url = Url::parse(href).map_err(|e| exec_datafusion_err!("{href}: {e}"))?;
-        let store_url = ObjectStoreUrl::parse(&url[..url::Position::BeforePath])?;
-        let store = self.runtime.object_store(store_url)?;
-        let path = object_store::path::Path::from_url_path(url.path())
-            .map_err(|e| exec_datafusion_err!("{href}: {e}"))?;
-        let tiff = Arc::new(
-            swath_geotiff::open(store, path)
-                .await
-                .map_err(|e| exec_datafusion_err!("{href}: {e}"))?,
-        );
-        metrics.headers.add(1);
-        if let Ok(mut m) = self.tiffs.lock() {
-            if m.len() >= HEADER_CACHE {
-                m.clear();
-            }
-            m.insert(href.to_string(), Arc::clone(&tiff));
-        }
-        Ok(tiff)
+        let store = || {
+            let store = crate::stores::store(&self.runtime, &url)
+                .map_err(|e| self.explain(&url, crate::stores::strip_plan(&e)))?;
+            let path = swath_store::object_path(&url)
+                .map_err(|e| exec_datafusion_err!("{e}"))?;
+            Ok((store, path))
+        };
+        self.headers
+            .open(href, store, Some(metrics))
+            .await
+            .map_err(|e| match e {
+                DataFusionError::Execution(m) => DataFusionError::Execution(
+                    crate::stores::explain(Some(&self.config), &url, m),
+                ),
+                other => other,
+            })
     }
 
     /// Warp one scene's band onto `chunk` into `tile` (only where `tile` is still
@@ -102,7 +282,7 @@ impl Reader {
         {
             return Ok(tile);
         }
-        let tiff = self.open(&asset.href, metrics).await?;
+        let mut tiff = self.open(&asset.href, metrics).await?;
         let (level, level_grid) = self.level(&tiff, &src_grid);
         let Some(plan) =
             WarpPlan::new(&level_grid, &self.table_grid, chunk, self.resampling)
@@ -115,10 +295,31 @@ impl Reader {
             return Ok(tile);
         }
         let window = Window::new(sw.col as u64, sw.row as u64, sw.width, sw.height);
-        let fetched = tiff
-            .fetch_window(level, window, false)
-            .await
-            .map_err(|e| exec_datafusion_err!("{}: {e}", asset.href))?;
+        let fetched = match tiff.fetch_window(level, window, false).await {
+            Ok(f) => f,
+            Err(swath_geotiff::Error::Store(object_store::Error::Precondition {
+                ..
+            })) => {
+                // The file changed since its indexed header was read: read the
+                // header again and fetch with the new offsets.
+                log::info!(
+                    "{}: changed since it was indexed; header read again",
+                    asset.href
+                );
+                self.headers.invalidate(&asset.href);
+                tiff = self.open(&asset.href, metrics).await?;
+                if self.level(&tiff, &src_grid).0 != level {
+                    return Err(exec_datafusion_err!(
+                        "{}: the file changed while it was read",
+                        asset.href
+                    ));
+                }
+                tiff.fetch_window(level, window, false)
+                    .await
+                    .map_err(|e| self.explain_href(&asset.href, e))?
+            }
+            Err(e) => return Err(self.explain_href(&asset.href, e)),
+        };
         metrics.requests.add(fetched.requests);
         metrics.bytes.add(fetched.bytes as usize);
         let band_index = asset.band_index;

@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::shell::BIN;
 
 /// The test virtualenv's python (scripts/py-env makes or updates it).
-fn python(repo: &Path) -> String {
+pub(crate) fn python(repo: &Path) -> String {
     let o = Command::new("bash")
         .arg(repo.join("scripts/py-env"))
         .output()

@@ -101,3 +101,186 @@ fn unreadable_files_exit_1_with_one_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a TIFF file"));
 }
+
+/// A test server script (`tests/scripts/…`) on 127.0.0.1, stopped when dropped.
+struct Server {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(script: &str, args: &[&std::ffi::OsStr]) -> Server {
+    use std::io::BufRead;
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut child = Command::new(bench::python(&repo))
+        .arg(repo.join("tests/scripts").join(script))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("port");
+    let port = line.trim().parse().expect("a port number");
+    Server { child, port }
+}
+
+#[test]
+fn info_reads_http_and_s3_urls() {
+    let dir = tempfile::tempdir().expect("dir");
+    let log = dir.path().join("log.jsonl");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/geotiff");
+    let local: serde_json::Value = serde_json::from_slice(&run_ok([
+        "info",
+        "--json",
+        "--stats",
+        &fixture("cog_u16_deflate_p2.tif"),
+    ]))
+    .expect("JSON");
+    let same = |remote: &serde_json::Value| {
+        for key in [
+            "width",
+            "height",
+            "dtype",
+            "crs",
+            "transform",
+            "overviews",
+            "stats",
+        ] {
+            assert_eq!(remote[key], local[key], "{key}");
+        }
+    };
+
+    // HTTP with Range support.
+    let http = start_server(
+        "http_server.py",
+        &[
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--log".as_ref(),
+            log.as_os_str(),
+        ],
+    );
+    let url = format!("http://127.0.0.1:{}/cog_u16_deflate_p2.tif", http.port);
+    let remote: serde_json::Value =
+        serde_json::from_slice(&run_ok(["info", "--json", "--stats", &url]))
+            .expect("JSON");
+    same(&remote);
+    let missing = format!("http://127.0.0.1:{}/nope.tif", http.port);
+    let out = swath().args(["info", &missing]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nope.tif") && err.to_lowercase().contains("not found"),
+        "{err}"
+    );
+
+    // S3 (moto): with keys from the environment, and unsigned (AWS_NO_SIGN_REQUEST).
+    let s3 = start_server(
+        "s3_server.py",
+        &[
+            "--bucket".as_ref(),
+            "geo".as_ref(),
+            "--log".as_ref(),
+            dir.path().join("s3.jsonl").as_os_str(),
+        ],
+    );
+    let endpoint = format!("http://127.0.0.1:{}", s3.port);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        use object_store::ObjectStoreExt;
+        let store = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name("geo")
+            .with_endpoint(&endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_access_key_id("test")
+            .with_secret_access_key("test")
+            .build()
+            .expect("S3 client");
+        let bytes = std::fs::read(fixture("cog_u16_deflate_p2.tif")).expect("fixture");
+        store
+            .put(&object_store::path::Path::from("a/cog.tif"), bytes.into())
+            .await
+            .expect("upload");
+    });
+    for unsigned in [false, true] {
+        let mut cmd = swath();
+        cmd.args(["info", "--json", "--stats", "s3://geo/a/cog.tif"])
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_REGION", "us-east-1");
+        if unsigned {
+            cmd.env("AWS_NO_SIGN_REQUEST", "YES");
+        } else {
+            cmd.env("AWS_ACCESS_KEY_ID", "test")
+                .env("AWS_SECRET_ACCESS_KEY", "test");
+        }
+        let out = cmd.output().expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        same(&serde_json::from_slice(&out.stdout).expect("JSON"));
+    }
+    let out = swath()
+        .args(["info", "gopher://127.0.0.1/x.tif"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown scheme"), "{err}");
+}
+
+#[test]
+fn index_writes_a_sidecar_that_tables_use() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cat = swath_synth::generate(dir.path(), &swath_synth::SynthSpec::tiny())
+        .expect("catalogue");
+    let collection = cat.collection.to_string_lossy().into_owned();
+    let out = run_ok(["index", &collection, "--bands", "red"]);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("Indexed "), "{text}");
+    let sidecar = cat.collection.with_file_name("collection.headers.parquet");
+    assert!(sidecar.exists(), "{text}");
+
+    let sql = format!(
+        "CREATE EXTERNAL TABLE s STORED AS STAC LOCATION '{collection}' OPTIONS (bands 'red');\
+         EXPLAIN ANALYZE SELECT rs_tile_count(red) FROM s"
+    );
+    let out =
+        String::from_utf8_lossy(&run_ok(["-c", &sql, "--format", "csv"])).into_owned();
+    let metric = |name: &str| -> usize {
+        out.split(&format!("{name}="))
+            .skip(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse::<usize>()
+                    .expect("a count")
+            })
+            .sum()
+    };
+    assert!(metric("headers_indexed") > 0, "{out}");
+    assert_eq!(metric("headers_opened"), 0, "{out}");
+
+    // A remote catalogue needs -o.
+    let o = swath()
+        .args(["index", "http://127.0.0.1:9/collection.json"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-o"));
+}

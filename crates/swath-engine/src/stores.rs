@@ -1,0 +1,107 @@
+//! The session's object stores: Swath's [`Registry`] behind DataFusion's
+//! [`ObjectStoreRegistry`], so every URL a query names — a catalogue, its assets on
+//! other hosts and buckets, an output — gets its store on demand, configured from the
+//! environment and the table's `aws.*`/`google.*`/`azure.*`/`http.*` options.
+
+use std::sync::Arc;
+
+use datafusion::catalog::Session;
+use datafusion::common::{DataFusionError, Result, plan_datafusion_err};
+use datafusion::execution::object_store::ObjectStoreRegistry;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::prelude::SessionConfig;
+use object_store::ObjectStore;
+use swath_store::{Registry, StoreOptions};
+use url::Url;
+
+/// DataFusion's view of a [`Registry`].
+#[derive(Debug)]
+pub struct SwathObjectStores(pub Arc<Registry>);
+
+impl ObjectStoreRegistry for SwathObjectStores {
+    fn register_store(
+        &self,
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
+        self.0.register(url, store)
+    }
+
+    fn deregister_store(&self, url: &Url) -> Result<Arc<dyn ObjectStore>> {
+        self.0
+            .remove(url)
+            .ok_or_else(|| plan_datafusion_err!("no object store for {url}"))
+    }
+
+    fn get_store(&self, url: &Url) -> Result<Arc<dyn ObjectStore>> {
+        self.0
+            .get(url)
+            .map_err(|e| DataFusionError::Plan(e.to_string()))
+    }
+}
+
+/// The registry a session was built with ([`crate::session_state`] keeps it as a
+/// config extension beside the runtime's object store registry).
+pub fn registry(config: &SessionConfig) -> Option<Arc<Registry>> {
+    config.get_extension::<Registry>()
+}
+
+/// The store of `url`, through the runtime's object store registry.
+pub fn store(runtime: &RuntimeEnv, url: &Url) -> Result<Arc<dyn ObjectStore>> {
+    runtime.object_store_registry.get_store(url)
+}
+
+/// Configure the stores of `urls` (their scheme and host/bucket) with `options`
+/// over the environment. Without options nothing changes.
+pub fn configure<'a>(
+    state: &dyn Session,
+    urls: impl IntoIterator<Item = &'a Url>,
+    options: &StoreOptions,
+) -> Result<()> {
+    if options.is_empty() {
+        return Ok(());
+    }
+    let registry =
+        registry(state.config()).unwrap_or_else(|| Arc::new(Registry::from_env()));
+    let mut done = std::collections::HashSet::new();
+    for url in urls {
+        if url.scheme() == "file" || !done.insert(swath_store::store_key(url)) {
+            continue;
+        }
+        let store = registry
+            .configure(url, options)
+            .map_err(|e| DataFusionError::Plan(e.to_string()))?;
+        state.runtime_env().register_object_store(url, store);
+    }
+    Ok(())
+}
+
+/// A resolver for the catalogue reader: any URL, through the runtime's stores.
+pub fn resolver(runtime: Arc<RuntimeEnv>) -> swath_catalog::Resolver {
+    Arc::new(move |url: &Url| store(&runtime, url).map_err(|e| strip_plan(&e)))
+}
+
+/// Where the credentials of `url`'s store came from, for error messages.
+pub fn credentials(config: &SessionConfig, url: &Url) -> Option<String> {
+    registry(config).and_then(|r| r.credentials(url))
+}
+
+/// An error's text without DataFusion's "Error during planning: " prefix.
+pub fn strip_plan(e: &DataFusionError) -> String {
+    match e {
+        DataFusionError::Plan(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `message` about `url`, with where the credentials came from when the store
+/// refused access (HTTP 401/403), so a user sees which credentials were tried.
+pub fn explain(config: Option<&SessionConfig>, url: &Url, message: String) -> String {
+    if !swath_store::refused(&message) {
+        return message;
+    }
+    match config.and_then(|c| credentials(c, url)) {
+        Some(creds) => format!("{message} (credentials tried: {creds})"),
+        None => message,
+    }
+}
