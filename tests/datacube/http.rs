@@ -117,6 +117,17 @@ fn catalogue() -> crate::Catalog {
     crate::generate(&spec)
 }
 
+/// The first item's data directory (`data/<id>/`, holding `red.tif`, …).
+fn first_item_dir(root: &Path) -> PathBuf {
+    std::fs::read_dir(root.join("data"))
+        .expect("data directory")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("red.tif").exists())
+        .min()
+        .expect("an item directory")
+}
+
 fn collection_name(cat: &crate::Catalog) -> String {
     cat.collection
         .file_name()
@@ -330,6 +341,7 @@ async fn http_faults_end_in_clear_errors_or_retries() {
             "{err}"
         );
         assert!(err.contains("credentials tried: none"), "{err}");
+        server.clear();
         create_url(
             &ctx,
             "t",
@@ -344,18 +356,29 @@ async fn http_faults_end_in_clear_errors_or_retries() {
             .expect("text")
             .to_string();
         assert!(!text.contains("s3cr3t"), "the token is in the plan: {text}");
-        assert!(server.requests().iter().all(|r| r["query"] == "sig=s3cr3t"));
+        let log = server.requests();
+        assert!(log.iter().all(|r| r["query"] == "sig=s3cr3t"), "{log:?}");
+        // An error about a signed request shows the URL without the token.
+        let red = first_item_dir(root).join("red.tif");
+        let saved = std::fs::read(&red).expect("red");
+        std::fs::remove_file(&red).expect("remove");
+        let ctx = context(1).await;
+        create_url(
+            &ctx,
+            "t",
+            &server.url(&name),
+            "bands 'red', chunk_size '32', 'http.query' 'sig=s3cr3t'",
+        )
+        .await;
+        let err = sql_err(&ctx, query).await;
+        std::fs::write(&red, saved).expect("restore");
+        assert!(err.contains("red.tif"), "{err}");
+        assert!(!err.contains("s3cr3t"), "the token is in the error: {err}");
     }
 
     // A missing asset: the error names it.
     {
-        let gone = std::fs::read_dir(root)
-            .expect("dir")
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.is_dir())
-            .expect("an item directory");
-        let red = gone.join("red.tif");
+        let red = first_item_dir(root).join("red.tif");
         let server = Http::serve(root, &[]);
         let ctx = context(1).await;
         create_url(
@@ -378,14 +401,9 @@ async fn http_faults_end_in_clear_errors_or_retries() {
 
     // A server that never answers: the timeout ends the query, bounded.
     {
-        let item_dir = std::fs::read_dir(root)
-            .expect("dir")
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.is_dir())
-            .expect("an item directory");
+        let item_dir = first_item_dir(root);
         let rel = format!(
-            "/{}/red.tif",
+            "/data/{}/red.tif",
             item_dir.file_name().expect("name").to_string_lossy()
         );
         let server = Http::serve(root, &["--stall", &rel]);
@@ -521,13 +539,7 @@ async fn a_header_index_makes_repeat_queries_without_header_requests() {
 
     // A file changed after it was indexed: its first tile request fails its If-Match,
     // the header is read again, and the result is the changed catalogue's.
-    let item_dir = std::fs::read_dir(cat.dir.path())
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir() && p.join("red.tif").exists())
-        .min()
-        .expect("an item directory");
+    let item_dir = first_item_dir(cat.dir.path());
     std::fs::copy(item_dir.join("nir.tif"), item_dir.join("red.tif"))
         .expect("replace red");
     let ctx = context(2).await;

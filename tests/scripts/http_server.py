@@ -72,6 +72,9 @@ def main():
                 )
 
         def reply(self, status, body=b"", headers=None):
+            # Logged before the answer leaves, so a client that has its answer finds
+            # the request in the log.
+            self.record(status, 0 if self.command == "HEAD" else len(body))
             self.send_response(status)
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
@@ -79,7 +82,6 @@ def main():
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
-            self.record(status, 0 if self.command == "HEAD" else len(body))
 
         def serve(self):
             if a.latency:

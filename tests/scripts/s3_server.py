@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """An S3-compatible server (moto, S3 only) on 127.0.0.1 for tests, with a request log.
 
-    s3_server.py --bucket NAME --log requests.jsonl [--lifetime 300]
+    s3_server.py --bucket NAME --log requests.jsonl [--public NAME] [--lifetime 300]
 
-Creates the bucket, prints the port on stdout, and logs every request as one JSON
+Creates the bucket (and, with --public, a second bucket whose objects anyone may
+read, as public Earth-observation archives are), prints the port on stdout, and logs every request as one JSON
 line (method, path, range header, status) to --log. Stops when stdin reaches EOF
 (the test drops its pipe), after --lifetime seconds, or on SIGTERM/SIGINT.
 """
@@ -50,6 +51,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bucket", required=True)
     p.add_argument("--log", required=True)
+    p.add_argument("--public", default=None, help="a bucket readable without credentials")
     p.add_argument("--lifetime", type=float, default=300)
     a = p.parse_args()
     app = Logged(DomainDispatcherApplication(create_backend_app), a.log)
@@ -58,6 +60,20 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     req = urllib.request.Request(f"http://127.0.0.1:{port}/{a.bucket}", method="PUT")
     urllib.request.urlopen(req, timeout=30).read()
+    if a.public:
+        base = f"http://127.0.0.1:{port}/{a.public}"
+        urllib.request.urlopen(urllib.request.Request(base, method="PUT"), timeout=30).read()
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{a.public}/*"],
+            }],
+        }
+        req = urllib.request.Request(base + "?policy", data=json.dumps(policy).encode(),
+                                     method="PUT",
+                                     headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=30).read()
     print(port, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     deadline = time.time() + a.lifetime

@@ -94,13 +94,19 @@ pub fn strip_plan(e: &DataFusionError) -> String {
     }
 }
 
-/// `message` about `url`, with where the credentials came from when the store
-/// refused access (HTTP 401/403), so a user sees which credentials were tried.
+/// `message` about `url`, with the session's secret option values masked and, when
+/// the store refused access (HTTP 401/403), where the credentials came from, so a
+/// user sees which credentials were tried (never their values).
 pub fn explain(config: Option<&SessionConfig>, url: &Url, message: String) -> String {
+    let registry = config.and_then(registry);
+    let message = match &registry {
+        Some(r) => r.redact(&message),
+        None => message,
+    };
     if !swath_store::refused(&message) {
         return message;
     }
-    match config.and_then(|c| credentials(c, url)) {
+    match registry.and_then(|r| r.credentials(url)) {
         Some(creds) => format!("{message} (credentials tried: {creds})"),
         None => message,
     }

@@ -360,7 +360,9 @@ pub async fn read_container_from(
     let header = parse_header(&first)?;
     let e = Endian(header.big_endian);
     let mut known = Known { chunks };
-    let mut used: Vec<Range<u64>> = vec![0..if header.bigtiff { 16 } else { 8 }];
+    let header_len = if header.bigtiff { 16 } else { 8 };
+    let mut used: Vec<Range<u64>> = Vec::new();
+    used.push(0..header_len);
     let (count_size, entry_size, offset_size) = if header.bigtiff {
         (8u64, 20u64, 8u64)
     } else {

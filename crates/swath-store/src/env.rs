@@ -206,7 +206,7 @@ impl Environment {
 
     /// Keys, region and endpoint of the AWS profile, if a profile is named or the
     /// default one exists.
-    fn aws_profile(&self) -> Result<Option<(Vec<(String, String)>, String)>> {
+    fn aws_profile(&self) -> Result<Option<Settings>> {
         let named = self.var("AWS_PROFILE").or(self.var("AWS_DEFAULT_PROFILE"));
         let profile = named.unwrap_or("default");
         let home = self.var("HOME").map(PathBuf::from);

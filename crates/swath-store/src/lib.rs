@@ -144,6 +144,8 @@ struct Entry {
 pub struct Registry {
     env: Environment,
     stores: Mutex<HashMap<String, Entry>>,
+    /// Secret values of the options stores were configured with, to mask in text.
+    secrets: Mutex<Vec<String>>,
 }
 
 impl fmt::Debug for Registry {
@@ -175,6 +177,7 @@ impl Registry {
         Registry {
             env,
             stores: Mutex::new(HashMap::new()),
+            secrets: Mutex::new(Vec::new()),
         }
     }
 
@@ -208,6 +211,13 @@ impl Registry {
         options: &StoreOptions,
     ) -> Result<Arc<dyn ObjectStore>> {
         let entry = self.build(url, options)?;
+        if let Ok(mut secrets) = self.secrets.lock() {
+            for value in options.secret_values() {
+                if !secrets.iter().any(|s| s == value) {
+                    secrets.push(value.to_string());
+                }
+            }
+        }
         let store = Arc::clone(&entry.store);
         if let Ok(mut stores) = self.stores.lock() {
             stores.insert(store_key(url), entry);
@@ -249,6 +259,18 @@ impl Registry {
             .lock()
             .ok()
             .and_then(|s| s.get(&store_key(url)).map(|e| e.credentials.clone()))
+    }
+
+    /// `text` with every secret value of the configured options (keys, tokens,
+    /// `http.query`) replaced by `***`: for error messages and logs.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        if let Ok(secrets) = self.secrets.lock() {
+            for secret in secrets.iter() {
+                out = out.replace(secret.as_str(), "***");
+            }
+        }
+        out
     }
 
     /// The store and object path of `url`.
@@ -351,6 +373,23 @@ impl Registry {
             }
         };
         Ok(Entry { store, credentials })
+    }
+}
+
+/// `location` for display: a URL's query string (often a signed-URL token) and
+/// password are replaced by `***`; other text is returned as is.
+pub fn redact_location(location: &str) -> String {
+    match Url::parse(location) {
+        Ok(mut url) if url.query().is_some() || url.password().is_some() => {
+            if url.query().is_some() {
+                url.set_query(Some("***"));
+            }
+            if url.password().is_some() {
+                let _ = url.set_password(Some("***"));
+            }
+            url.to_string()
+        }
+        _ => location.to_string(),
     }
 }
 

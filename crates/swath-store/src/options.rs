@@ -150,6 +150,25 @@ impl StoreOptions {
         self.values.keys().map(String::as_str)
     }
 
+    /// The values of settings that hold secrets (keys, tokens, signatures,
+    /// passwords, `http.query`), to mask in text.
+    pub fn secret_values(&self) -> impl Iterator<Item = &str> {
+        const SECRET: &[&str] = &[
+            "secret",
+            "token",
+            "key",
+            "sas",
+            "password",
+            "query",
+            "signature",
+            "credential",
+        ];
+        self.values
+            .iter()
+            .filter(|(k, v)| v.len() >= 4 && SECRET.iter().any(|s| k.contains(s)))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// These settings with `other`'s over them.
     pub fn merged(&self, other: &StoreOptions) -> StoreOptions {
         let mut values = self.values.clone();

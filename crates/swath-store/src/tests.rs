@@ -233,3 +233,24 @@ fn configure_replaces_and_http_query_is_kept_out_of_the_key() {
     );
     assert!(!format!("{registry:?}").contains("abc"));
 }
+
+#[test]
+fn secrets_are_masked_in_text() {
+    let registry = Registry::with_environment(Environment::default());
+    let mut o = StoreOptions::new();
+    o.set("http.query", "sig=s3cr3t").unwrap();
+    o.set("http.timeout", "5s").unwrap();
+    o.set("aws.secret_access_key", "SECRETKEY").unwrap();
+    registry.configure(&url("https://host/a.tif"), &o).unwrap();
+    let text =
+        registry.redact("GET https://host/a.tif?sig=s3cr3t failed (SECRETKEY) after 5s");
+    assert_eq!(text, "GET https://host/a.tif?*** failed (***) after 5s");
+    assert_eq!(
+        redact_location("https://u:pw@host/c.json?sig=abc"),
+        "https://u:***@host/c.json?***"
+    );
+    assert_eq!(
+        redact_location("catalog/collection.json"),
+        "catalog/collection.json"
+    );
+}

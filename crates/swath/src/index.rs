@@ -52,10 +52,11 @@ pub async fn run(args: &IndexArgs) -> Result<(), String> {
         .table_provider("catalogue")
         .await
         .map_err(|e| e.to_string())?;
-    let def = CubeTable::from_provider(provider.as_ref())
-        .ok_or("not a datacube table")?
-        .def()
-        .clone();
+    let def = Arc::clone(
+        CubeTable::from_provider(provider.as_ref())
+            .ok_or("not a datacube table")?
+            .def(),
+    );
     let mut hrefs: Vec<String> = def
         .scenes
         .iter()

@@ -169,7 +169,7 @@ impl DisplayAs for CubeScanExec {
                 f,
                 "CubeScanExec: location={}, grid={} {}x{} px, chunk={}x{}, bands=[{}], \
                  items={}/{}, observations={}/{}, chunks={}, rows={}, bytes≈{}",
-                def.location,
+                swath_store::redact_location(&def.location),
                 def.grid.crs,
                 def.grid.width,
                 def.grid.height,

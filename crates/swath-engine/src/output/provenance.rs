@@ -60,7 +60,8 @@ impl Inputs {
         if let Some(scan) = plan.downcast_ref::<CubeScanExec>() {
             let spec = scan.spec();
             let def = &spec.def;
-            self.locations.insert(def.location.clone());
+            self.locations
+                .insert(swath_store::redact_location(&def.location));
             let mut seen = BTreeSet::new();
             for task in spec.partitions.iter().flatten() {
                 seen.extend(task.observations.iter().copied());

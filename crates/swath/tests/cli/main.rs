@@ -190,6 +190,8 @@ fn info_reads_http_and_s3_urls() {
         &[
             "--bucket".as_ref(),
             "geo".as_ref(),
+            "--public".as_ref(),
+            "open-data".as_ref(),
             "--log".as_ref(),
             dir.path().join("s3.jsonl").as_os_str(),
         ],
@@ -201,40 +203,64 @@ fn info_reads_http_and_s3_urls() {
         .expect("runtime");
     rt.block_on(async {
         use object_store::ObjectStoreExt;
-        let store = object_store::aws::AmazonS3Builder::new()
-            .with_bucket_name("geo")
-            .with_endpoint(&endpoint)
-            .with_allow_http(true)
-            .with_region("us-east-1")
-            .with_access_key_id("test")
-            .with_secret_access_key("test")
-            .build()
-            .expect("S3 client");
         let bytes = std::fs::read(fixture("cog_u16_deflate_p2.tif")).expect("fixture");
-        store
-            .put(&object_store::path::Path::from("a/cog.tif"), bytes.into())
-            .await
-            .expect("upload");
+        for bucket in ["geo", "open-data"] {
+            let store = object_store::aws::AmazonS3Builder::new()
+                .with_bucket_name(bucket)
+                .with_endpoint(&endpoint)
+                .with_allow_http(true)
+                .with_region("us-east-1")
+                .with_access_key_id("test")
+                .with_secret_access_key("test")
+                .build()
+                .expect("S3 client");
+            store
+                .put(
+                    &object_store::path::Path::from("a/cog.tif"),
+                    bytes.clone().into(),
+                )
+                .await
+                .expect("upload");
+        }
     });
-    for unsigned in [false, true] {
+    let info = |url: &str, unsigned: bool| {
         let mut cmd = swath();
-        cmd.args(["info", "--json", "--stats", "s3://geo/a/cog.tif"])
+        cmd.args(["info", "--json", "--stats", url])
             .env("AWS_ENDPOINT_URL", &endpoint)
             .env("AWS_REGION", "us-east-1");
         if unsigned {
             cmd.env("AWS_NO_SIGN_REQUEST", "YES");
         } else {
             cmd.env("AWS_ACCESS_KEY_ID", "test")
-                .env("AWS_SECRET_ACCESS_KEY", "test");
+                .env("AWS_SECRET_ACCESS_KEY", "s3cr3t-key");
         }
-        let out = cmd.output().expect("run");
+        cmd.output().expect("run")
+    };
+    for (url, unsigned) in [
+        ("s3://geo/a/cog.tif", false),
+        ("s3://open-data/a/cog.tif", true),
+    ] {
+        let out = info(url, unsigned);
         assert!(
             out.status.success(),
-            "{}",
+            "{url}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         same(&serde_json::from_slice(&out.stdout).expect("JSON"));
     }
+    // Unsigned on the private bucket: refused, and the error says which credentials
+    // were tried.
+    let out = info("s3://geo/a/cog.tif", true);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("403") && err.contains("s3://geo/a/cog.tif"),
+        "{err}"
+    );
+    assert!(
+        err.contains("credentials tried: anonymous (AWS_NO_SIGN_REQUEST)"),
+        "{err}"
+    );
     let out = swath()
         .args(["info", "gopher://127.0.0.1/x.tif"])
         .output()
