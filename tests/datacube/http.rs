@@ -358,6 +358,31 @@ async fn http_faults_end_in_clear_errors_or_retries() {
         assert!(!text.contains("s3cr3t"), "the token is in the plan: {text}");
         let log = server.requests();
         assert!(log.iter().all(|r| r["query"] == "sig=s3cr3t"), "{log:?}");
+        // The same token as a session setting; SHOW masks it.
+        let ctx = context(1).await;
+        sql(&ctx, "SET swath.store.http.query = 'sig=s3cr3t'").await;
+        create_url(
+            &ctx,
+            "t",
+            &server.url(&name),
+            "bands 'red', chunk_size '32'",
+        )
+        .await;
+        assert_same(&expected, &sql(&ctx, query).await, "with a session token");
+        let shown = sql(
+            &ctx,
+            "SELECT value FROM information_schema.df_settings WHERE name = 'swath.store.http.query'",
+        )
+        .await;
+        let shown = arrow::util::pretty::pretty_format_batches(&shown)
+            .expect("text")
+            .to_string();
+        assert!(
+            shown.contains("***") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
+        let err = sql_err(&ctx, "SET swath.store.ftp.user = 'x'").await;
+        assert!(err.contains("not a store setting"), "{err}");
         // An error about a signed request shows the URL without the token.
         let red = first_item_dir(root).join("red.tif");
         let saved = std::fs::read(&red).expect("red");

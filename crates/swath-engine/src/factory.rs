@@ -55,7 +55,8 @@ fn location_url(
 ) -> Result<Url> {
     let url =
         swath_catalog::location_url(location).map_err(|e| plan_datafusion_err!("{e}"))?;
-    crate::stores::configure(state, [&url], &options.store)?;
+    let store = crate::stores::table_store_options(state, &options.store);
+    crate::stores::configure(state, [&url], &store)?;
     Ok(url)
 }
 
@@ -153,7 +154,8 @@ pub async fn stac_table(
         .items
         .iter()
         .flat_map(|i| i.assets.iter().map(|a| &a.href));
-    crate::stores::configure(state, hrefs, &options.store)?;
+    let store = crate::stores::table_store_options(state, &options.store);
+    crate::stores::configure(state, hrefs, &store)?;
     let (names, sources) = if loaded.items.is_empty() {
         (Vec::new(), Vec::new())
     } else {

@@ -129,6 +129,10 @@ pub fn session_config(cfg: &EngineConfig) -> SessionConfig {
             )),
     };
     let mut config = base.with_information_schema(true);
+    config
+        .options_mut()
+        .extensions
+        .insert(crate::stores::SessionStoreSettings::default());
     if let Some(n) = cfg.target_partitions {
         config = config.with_target_partitions(n.max(1));
         if cfg.mode == Mode::Standalone {

@@ -111,3 +111,75 @@ pub fn explain(config: Option<&SessionConfig>, url: &Url, message: String) -> St
         None => message,
     }
 }
+
+/// Session-wide store settings: `SET swath.store.aws.region = 'us-west-2'`,
+/// `SET swath.store.http.query = 'sig=…'`; a table's own options win over them.
+/// Secret values show as `***` in `SHOW` and are never sent to a cluster.
+#[derive(Debug, Clone, Default)]
+pub struct SessionStoreSettings {
+    /// The settings, as [`StoreOptions`].
+    pub store: StoreOptions,
+}
+
+impl datafusion::config::ConfigExtension for SessionStoreSettings {
+    const PREFIX: &'static str = "swath";
+}
+
+impl datafusion::config::ExtensionOptions for SessionStoreSettings {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+
+    fn cloned(&self) -> Box<dyn datafusion::config::ExtensionOptions> {
+        Box::new(self.clone())
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let Some(setting) = key.strip_prefix("store.") else {
+            return datafusion::common::config_err!(
+                "unknown setting swath.{key}; store settings are swath.store.aws.*, \
+                 swath.store.google.*, swath.store.azure.*, swath.store.http.*"
+            );
+        };
+        self.store
+            .set(setting, value)
+            .map_err(|e| DataFusionError::Configuration(e.to_string()))
+    }
+
+    fn entries(&self) -> Vec<datafusion::config::ConfigEntry> {
+        let secrets: Vec<&str> = self.store.secret_values().collect();
+        self.store
+            .keys()
+            .map(|k| {
+                let value = self.store.get(k).unwrap_or_default();
+                let shown = if secrets.contains(&value) {
+                    "***"
+                } else {
+                    value
+                };
+                datafusion::config::ConfigEntry {
+                    key: format!("swath.store.{k}"),
+                    value: Some(shown.to_string()),
+                    description: "an object store setting (docs/remote.md)",
+                }
+            })
+            .collect()
+    }
+}
+
+/// The store settings for a table: the session's (`SET swath.store.…`) with the
+/// table's own over them.
+pub fn table_store_options(state: &dyn Session, table: &StoreOptions) -> StoreOptions {
+    match state
+        .config_options()
+        .extensions
+        .get::<SessionStoreSettings>()
+    {
+        Some(session) => session.store.merged(table),
+        None => table.clone(),
+    }
+}
