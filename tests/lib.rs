@@ -155,3 +155,66 @@ pub fn script_json(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{script}: {e}"))
 }
+
+/// A test server script (`tests/scripts/NAME`) started on 127.0.0.1 with a JSON-lines
+/// request log; it prints its port, and stops when this is dropped (its stdin closes
+/// and the process is killed).
+pub struct LoggedServer {
+    child: std::process::Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its request log.
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl LoggedServer {
+    /// Start `tests/scripts/{script}` with `args` and `--log FILE`.
+    pub fn start(script: &str, args: &[&std::ffi::OsStr]) -> LoggedServer {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("requests.jsonl");
+        let mut child = Command::new(python())
+            .arg(repo_root().join("tests/scripts").join(script))
+            .args(args)
+            .arg("--log")
+            .arg(&log)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the server");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("port");
+        let port = line.trim().parse().expect("a port number");
+        LoggedServer {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// The requests logged so far.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect()
+    }
+
+    /// Forget the requests logged so far.
+    pub fn clear(&self) {
+        std::fs::write(&self.log, "").expect("clear the log");
+    }
+}

@@ -104,17 +104,31 @@ impl Stores {
             location: url.to_string(),
             source,
         };
-        let meta = store.head(&path).await.map_err(store_err)?;
-        if meta.size > limit {
+        // One request: the answer's headers give the size before the body is read.
+        let result = store.get(&path).await.map_err(store_err)?;
+        if result.meta.size > limit {
             return Err(Error::Limit {
                 location: url.to_string(),
                 what: "document size",
-                value: meta.size,
+                value: result.meta.size,
                 limit,
             });
         }
-        let result = store.get(&path).await.map_err(store_err)?;
-        result.bytes().await.map_err(store_err)
+        // The body is read with the same bound (a server may send more than it said).
+        let mut body = Vec::with_capacity(usize::try_from(result.meta.size).unwrap_or(0));
+        let mut stream = result.into_stream();
+        while let Some(piece) = stream.try_next().await.map_err(store_err)? {
+            body.extend_from_slice(&piece);
+            if body.len() as u64 > limit {
+                return Err(Error::Limit {
+                    location: url.to_string(),
+                    what: "document size",
+                    value: body.len() as u64,
+                    limit,
+                });
+            }
+        }
+        Ok(Bytes::from(body))
     }
 
     /// The URLs of all objects under the directory URL `dir` (recursively), sorted.

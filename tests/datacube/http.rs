@@ -3,9 +3,7 @@
 //! session's store registry with no store registered by hand. Results equal the
 //! local catalogue's; the server's request log shows what each query fetched.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,71 +15,32 @@ use serde_json::Value;
 use crate::table::find_scan;
 use crate::{context, create, def, sql, sql_err};
 
-/// The test HTTP server; stopped when dropped.
-pub struct Http {
-    child: Child,
-    /// Its port on 127.0.0.1.
-    pub port: u16,
-    /// Its request log (JSON lines).
-    pub log: PathBuf,
-    _dir: tempfile::TempDir,
-}
+/// The test HTTP server (tests/scripts/http_server.py); stopped when dropped.
+pub struct Http(swath_tests::LoggedServer);
 
-impl Drop for Http {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Http {
+    type Target = swath_tests::LoggedServer;
+    fn deref(&self) -> &swath_tests::LoggedServer {
+        &self.0
     }
 }
 
 impl Http {
     /// Serve `root` with the script's extra `args` (`--no-range`, `--fail 2`, …).
     pub fn serve(root: &Path, args: &[&str]) -> Http {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log = dir.path().join("requests.jsonl");
-        let mut child = Command::new(swath_tests::python())
-            .arg(swath_tests::repo_root().join("tests/scripts/http_server.py"))
-            .arg("--root")
-            .arg(root)
-            .arg("--log")
-            .arg(&log)
-            .args(["--lifetime", "600"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the HTTP server");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("port");
-        let port = line.trim().parse().expect("a port number");
-        Http {
-            child,
-            port,
-            log,
-            _dir: dir,
-        }
+        let mut all: Vec<&std::ffi::OsStr> = vec![
+            "--root".as_ref(),
+            root.as_os_str(),
+            "--lifetime".as_ref(),
+            "600".as_ref(),
+        ];
+        all.extend(args.iter().map(std::ffi::OsStr::new));
+        Http(swath_tests::LoggedServer::start("http_server.py", &all))
     }
 
     /// `http://127.0.0.1:port/rel`.
     pub fn url(&self, rel: &str) -> String {
         format!("http://127.0.0.1:{}/{rel}", self.port)
-    }
-
-    /// The requests logged so far.
-    pub fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("JSON line"))
-            .collect()
-    }
-
-    /// Forget the requests logged so far.
-    pub fn clear(&self) {
-        std::fs::write(&self.log, "").expect("clear the log");
     }
 }
 
@@ -142,6 +101,33 @@ async fn create_url(ctx: &SessionContext, name: &str, url: &str, opts: &str) {
         &format!("CREATE EXTERNAL TABLE {name} STORED AS STAC LOCATION '{url}' OPTIONS ({opts})"),
     )
     .await;
+}
+
+/// Run `q`; its rows and the datacube scan's request counters.
+async fn counted(
+    ctx: &SessionContext,
+    q: &str,
+) -> (
+    Vec<RecordBatch>,
+    std::collections::HashMap<&'static str, usize>,
+) {
+    let plan = ctx
+        .sql(q)
+        .await
+        .expect("plan")
+        .create_physical_plan()
+        .await
+        .expect("physical");
+    let rows = collect(Arc::clone(&plan), ctx.task_ctx())
+        .await
+        .expect("run");
+    let scan = find_scan(&plan).expect("scan");
+    let m = ExecutionPlan::metrics(scan).expect("metrics");
+    let counters = ["headers_opened", "headers_indexed", "range_requests"]
+        .into_iter()
+        .map(|k| (k, m.sum_by_name(k).map_or(0, |v| v.as_usize())))
+        .collect();
+    (rows, counters)
 }
 
 const COMPOSITE: &str = "SELECT chunk_x, chunk_y, \
@@ -210,25 +196,9 @@ async fn tables_over_http_equal_the_local_catalogue_with_counted_requests() {
     // first 64 KiB), then tile ranges, all counted by the scan.
     let ctx = context(2).await;
     create_url(&ctx, "remote", &url, "bands 'red,nir,scl', chunk_size '64'").await;
-    let run = |ctx: SessionContext| async move {
-        let plan = ctx
-            .sql(&COMPOSITE.replace("{t}", "remote"))
-            .await
-            .expect("plan")
-            .create_physical_plan()
-            .await
-            .expect("physical");
-        let rows = collect(Arc::clone(&plan), ctx.task_ctx())
-            .await
-            .expect("run");
-        assert!(rows.iter().map(|r| r.num_rows()).sum::<usize>() > 0);
-        let scan = find_scan(&plan).expect("scan");
-        let m = ExecutionPlan::metrics(scan).expect("metrics");
-        let n = |k: &str| m.sum_by_name(k).map_or(0, |v| v.as_usize());
-        (n("headers_opened"), n("range_requests"))
-    };
     server.clear();
-    let (headers, ranges) = run(ctx.clone()).await;
+    let (_, m) = counted(&ctx, &COMPOSITE.replace("{t}", "remote")).await;
+    let (headers, ranges) = (m["headers_opened"], m["range_requests"]);
     let log = server.requests();
     let tifs = tif_requests(&log);
     assert!(
@@ -268,7 +238,8 @@ async fn tables_over_http_equal_the_local_catalogue_with_counted_requests() {
     // The same query again in the same session: headers come from the session's
     // cache, only tiles are fetched.
     server.clear();
-    let (headers2, ranges2) = run(ctx.clone()).await;
+    let (_, m) = counted(&ctx, &COMPOSITE.replace("{t}", "remote")).await;
+    let (headers2, ranges2) = (m["headers_opened"], m["range_requests"]);
     let log = server.requests();
     assert_eq!(headers2, 0);
     assert_eq!(ranges2, ranges);
@@ -523,32 +494,16 @@ async fn a_header_index_makes_repeat_queries_without_header_requests() {
     assert_eq!(n, hrefs.len());
 
     // A new session with the index: no header request at all, the same result.
-    let run = |ctx: SessionContext| async move {
-        let plan = ctx
-            .sql(&COMPOSITE.replace("{t}", "remote"))
-            .await
-            .expect("plan")
-            .create_physical_plan()
-            .await
-            .expect("physical");
-        let rows = collect(Arc::clone(&plan), ctx.task_ctx())
-            .await
-            .expect("run");
-        let scan = find_scan(&plan).expect("scan");
-        let m = ExecutionPlan::metrics(scan).expect("metrics");
-        let n = |k: &str| m.sum_by_name(k).map_or(0, |v| v.as_usize());
-        (
-            rows,
-            n("headers_opened"),
-            n("headers_indexed"),
-            n("range_requests"),
-        )
-    };
     let ctx = context(2).await;
     let with_index = format!("{opts}, header_index '{}'", index_path.display());
     create_url(&ctx, "remote", &url, &with_index).await;
     server.clear();
-    let (rows, opened, indexed, ranges) = run(ctx).await;
+    let (rows, m) = counted(&ctx, &COMPOSITE.replace("{t}", "remote")).await;
+    let (opened, indexed, ranges) = (
+        m["headers_opened"],
+        m["headers_indexed"],
+        m["range_requests"],
+    );
     assert_same(&first, &rows, "from the index");
     assert_eq!(opened, 0, "no header read from the server");
     assert_eq!(indexed, hrefs.len());
@@ -572,7 +527,8 @@ async fn a_header_index_makes_repeat_queries_without_header_requests() {
     let expected = sql(&ctx, &COMPOSITE.replace("{t}", "local")).await;
     create_url(&ctx, "remote", &url, &with_index).await;
     server.clear();
-    let (rows, opened, _, _) = run(ctx).await;
+    let (rows, m) = counted(&ctx, &COMPOSITE.replace("{t}", "remote")).await;
+    let opened = m["headers_opened"];
     assert_same(&expected, &rows, "after the change");
     assert!(opened >= 1, "the changed file's header was read again");
     assert!(server.requests().iter().any(|r| r["status"] == 412));

@@ -1,8 +1,6 @@
 //! Remote data: the same table over a real S3-compatible server on loopback (moto),
 //! with its request log showing that only the needed COG tiles are fetched.
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
@@ -13,51 +11,11 @@ use object_store::aws::AmazonS3Builder;
 use crate::table::find_scan;
 use crate::{context, create, def, sql};
 
-struct Server {
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(bucket: &str) -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let log = dir.path().join("requests.jsonl");
-    let mut child = Command::new(swath_tests::python())
-        .arg(swath_tests::repo_root().join("tests/scripts/s3_server.py"))
-        .args(["--bucket", bucket, "--log"])
-        .arg(&log)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the S3 server");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("port");
-    let port = line.trim().parse().expect("a port number");
-    Server {
-        child,
-        port,
-        log,
-        _dir: dir,
-    }
-}
-
-fn requests(log: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
+fn start(bucket: &str) -> swath_tests::LoggedServer {
+    swath_tests::LoggedServer::start(
+        "s3_server.py",
+        &["--bucket".as_ref(), bucket.as_ref()],
+    )
 }
 
 fn concat(v: &[RecordBatch]) -> RecordBatch {
@@ -148,7 +106,7 @@ async fn tables_over_s3_read_only_the_tiles_they_need() {
     let w = remote.scenes[0].window;
     let cx = ((w[0] + w[2]) / 2 / i64::from(remote.grid.chunk_width)) as i32;
     let cy = ((w[1] + w[3]) / 2 / i64::from(remote.grid.chunk_height)) as i32;
-    std::fs::write(&server.log, "").expect("clear the log");
+    server.clear();
     let plan = ctx
         .sql(&format!(
             "SELECT red FROM remote WHERE chunk_x = {cx} AND chunk_y = {cy}"
@@ -162,7 +120,7 @@ async fn tables_over_s3_read_only_the_tiles_they_need() {
         .await
         .expect("run");
     assert!(rows.iter().map(|r| r.num_rows()).sum::<usize>() > 0);
-    let log = requests(&server.log);
+    let log = server.requests();
     let gets: Vec<_> = log.iter().filter(|r| r["method"] == "GET").collect();
     assert!(!gets.is_empty());
     for r in &gets {
@@ -258,4 +216,112 @@ async fn tables_over_s3_read_only_the_tiles_they_need() {
         .expect("bytes");
     let item: serde_json::Value = serde_json::from_slice(&item).expect("json");
     assert_eq!(item["assets"]["data"]["href"], "./first.tif");
+}
+
+#[tokio::test]
+async fn a_catalogue_on_http_with_assets_in_a_public_bucket() {
+    // The shape of the large public archives: STAC JSON on an HTTP server, the COGs
+    // in a bucket anyone may read, no credentials at all.
+    let cat = crate::generate(&swath_synth::SynthSpec::tiny());
+    let root = cat.dir.path();
+    let server = swath_tests::LoggedServer::start(
+        "s3_server.py",
+        &[
+            "--bucket".as_ref(),
+            "private".as_ref(),
+            "--public".as_ref(),
+            "open-data".as_ref(),
+        ],
+    );
+    let endpoint = format!("http://127.0.0.1:{}", server.port);
+    let uploader = AmazonS3Builder::new()
+        .with_bucket_name("open-data")
+        .with_endpoint(&endpoint)
+        .with_allow_http(true)
+        .with_region("us-east-1")
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .build()
+        .expect("S3 client");
+    // COGs to the bucket; JSON to a directory served over HTTP, hrefs pointing at S3.
+    let served = tempfile::tempdir().expect("dir");
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("entry").path();
+            let rel = p
+                .strip_prefix(root)
+                .expect("inside")
+                .to_string_lossy()
+                .replace('\\', "/");
+            if p.is_dir() {
+                stack.push(p);
+            } else if rel.ends_with(".tif") {
+                let bytes = std::fs::read(&p).expect("read");
+                uploader
+                    .put(&object_store::path::Path::from(rel.as_str()), bytes.into())
+                    .await
+                    .expect("upload");
+            } else if rel.ends_with(".json") {
+                let text = std::fs::read_to_string(&p).expect("read");
+                let text = text.replace("\"../data/", "\"s3://open-data/data/");
+                let out = served.path().join(&rel);
+                std::fs::create_dir_all(out.parent().expect("parent")).expect("mkdir");
+                std::fs::write(out, text).expect("write");
+            }
+        }
+    }
+    let http = crate::http::Http::serve(served.path(), &[]);
+    let name = cat
+        .collection
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let ctx = context(2).await;
+    create(&ctx, "local", &cat.collection, "bands 'red,nir,scl'").await;
+    let q = format!(
+        "CREATE EXTERNAL TABLE remote STORED AS STAC LOCATION '{}' OPTIONS (bands 'red,nir,scl', \
+         chunk_size '32', 'aws.endpoint' '{endpoint}', 'aws.region' 'us-east-1', \
+         'aws.skip_signature' 'true')",
+        http.url(&name)
+    );
+    sql(&ctx, &q).await;
+    let remote = def(&ctx, "remote").await;
+    assert!(
+        remote.scenes[0].assets[0]
+            .as_ref()
+            .expect("red")
+            .href
+            .starts_with("s3://open-data/")
+    );
+    let composite = |t: &str| {
+        format!(
+            "SELECT chunk_x, chunk_y, rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10))) AS red \
+             FROM {t} GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x"
+        )
+    };
+    let a = concat(&sql(&ctx, &composite("local")).await);
+    let b = concat(&sql(&ctx, &composite("remote")).await);
+    assert_eq!(a.num_rows(), b.num_rows());
+    for c in 0..a.num_columns() {
+        assert_eq!(a.column(c).to_data(), b.column(c).to_data(), "column {c}");
+    }
+    // Every COG request went to the public bucket, unsigned, and succeeded.
+    let log = server.requests();
+    let gets: Vec<_> = log
+        .iter()
+        .filter(|r| {
+            r["method"] == "GET"
+                && r["path"].as_str().is_some_and(|p| p.ends_with(".tif"))
+        })
+        .collect();
+    assert!(!gets.is_empty());
+    assert!(
+        gets.iter().all(|r| r["status"] == 206
+            && r["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/open-data/"))),
+        "{gets:?}"
+    );
 }

@@ -137,7 +137,12 @@ def main():
         def do_HEAD(self):
             self.serve()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # Clients open many connections at once: a short accept queue would drop
+        # them and make them wait for TCP's retransmission (a second or more).
+        request_queue_size = 256
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(server.server_address[1], flush=True)

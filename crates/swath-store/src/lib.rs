@@ -16,6 +16,8 @@
 //! their keys only, and [`Registry::credentials`] names *where* credentials came
 //! from, never their values.
 
+#![warn(missing_docs)]
+
 mod env;
 mod options;
 

@@ -16,8 +16,11 @@ use arrow::array::{
 };
 use arrow::compute::SortOptions;
 use arrow::datatypes::{Field, SchemaRef};
+use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{Result, Statistics, exec_err, internal_err, stats::Precision};
+use datafusion::common::{
+    DataFusionError, Result, Statistics, exec_err, internal_err, stats::Precision,
+};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::expressions::Column;
@@ -320,15 +323,21 @@ impl ExecutionPlan for CubeScanExec {
         });
         let batches: Vec<Vec<(i32, i32, u32)>> =
             rows.chunks(batch_rows).map(<[_]>::to_vec).collect();
+        // Read ahead: the next batch is read (its requests in flight, its tiles
+        // decoding) while the consumer works on this one; each batch is a task of
+        // its own, so it progresses without being polled, and is cancelled with the
+        // stream. One batch more is held (and reserved) per partition.
         let stream = futures::stream::iter(batches)
-            .then(move |rows| {
+            .map(move |rows| {
                 let state = Arc::clone(&state);
-                let output_rows = output_rows.clone();
-                async move {
-                    let batch = state.batch(&rows).await?;
-                    output_rows.add(batch.num_rows());
-                    Ok(batch)
-                }
+                SpawnedTask::spawn(async move { state.batch(&rows).await })
+            })
+            .buffered(READ_AHEAD)
+            .map(move |joined| {
+                let batch =
+                    joined.map_err(|e| DataFusionError::External(Box::new(e)))??;
+                output_rows.add(batch.num_rows());
+                Ok(batch)
             })
             .boxed();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
@@ -337,6 +346,9 @@ impl ExecutionPlan for CubeScanExec {
         )))
     }
 }
+
+/// Batches of a scan partition being read at once (this one and the next).
+const READ_AHEAD: usize = 2;
 
 struct StreamState {
     def: Arc<CubeDef>,
