@@ -76,6 +76,25 @@ fn catalogue() -> crate::Catalog {
     crate::generate(&spec)
 }
 
+/// Item JSON with its `../data/…` hrefs made absolute on `base` and signed.
+fn regex_free_sign(text: &str, base: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("\"../data/") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let end = after.find('"').expect("closing quote");
+        let href = &after[..end];
+        out.push('"');
+        out.push_str(base);
+        out.push_str(href.trim_start_matches("../"));
+        out.push_str("?sig=s3cr3t\"");
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The first item's data directory (`data/<id>/`, holding `red.tif`, …).
 fn first_item_dir(root: &Path) -> PathBuf {
     std::fs::read_dir(root.join("data"))
@@ -370,6 +389,76 @@ async fn http_faults_end_in_clear_errors_or_retries() {
         std::fs::write(&red, saved).expect("restore");
         assert!(err.contains("red.tif"), "{err}");
         assert!(!err.contains("s3cr3t"), "the token is in the error: {err}");
+    }
+
+    // Signed asset hrefs (`…/red.tif?sig=…`, as the large archives hand out): each
+    // request carries its href's own query; errors do not show it.
+    {
+        let signed = tempfile::tempdir().expect("dir");
+        let server = Http::serve(
+            root,
+            &[
+                "--require-query",
+                "sig=s3cr3t",
+                "--require-query-for",
+                ".tif",
+            ],
+        );
+        let base = server.url("");
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("dir").flatten() {
+                let p = e.path();
+                let rel = p
+                    .strip_prefix(root)
+                    .expect("inside")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                if p.is_dir() {
+                    stack.push(p);
+                } else if rel.ends_with(".json") {
+                    // Absolute, signed hrefs: `../data/<id>/red.tif` → `http://…/data/<id>/red.tif?sig=…`.
+                    let text = std::fs::read_to_string(&p).expect("read");
+                    let text = regex_free_sign(&text, &base);
+                    let out = signed.path().join(&rel);
+                    std::fs::create_dir_all(out.parent().expect("parent"))
+                        .expect("mkdir");
+                    std::fs::write(out, text).expect("write");
+                }
+            }
+        }
+        let json_server = Http::serve(signed.path(), &[]);
+        let ctx = context(1).await;
+        create_url(
+            &ctx,
+            "t",
+            &json_server.url(&name),
+            "bands 'red', chunk_size '32'",
+        )
+        .await;
+        assert_same(&expected, &sql(&ctx, query).await, "signed hrefs");
+        let log = server.requests();
+        assert!(
+            !log.is_empty()
+                && log
+                    .iter()
+                    .all(|r| r["query"] == "sig=s3cr3t" && r["status"] == 206),
+            "{log:?}"
+        );
+        let red = first_item_dir(root).join("red.tif");
+        let saved = std::fs::read(&red).expect("red");
+        std::fs::remove_file(&red).expect("remove");
+        let ctx = context(1).await;
+        create_url(
+            &ctx,
+            "t",
+            &json_server.url(&name),
+            "bands 'red', chunk_size '32'",
+        )
+        .await;
+        let err = sql_err(&ctx, query).await;
+        std::fs::write(&red, saved).expect("restore");
+        assert!(err.contains("red.tif") && !err.contains("s3cr3t"), "{err}");
     }
 
     // A missing asset: the error names it.

@@ -14,7 +14,8 @@ SIGTERM/SIGINT.
 
 Faults for tests: --latency adds a delay before every answer; --no-range answers
 ranges with the whole file (200), as servers without Range support do;
---require-query answers 403 unless the request's query string is exactly Q; --fail N
+--require-query answers 403 unless the request's query string is exactly Q (for
+paths ending with --require-query-for, default all); --fail N
 answers 503 to the first N requests for each path; --stall PATH never answers
 requests for PATH within the server's lifetime (a slow server).
 """
@@ -39,6 +40,7 @@ def main():
     p.add_argument("--latency", type=float, default=0.0, help="milliseconds per request")
     p.add_argument("--no-range", action="store_true")
     p.add_argument("--require-query", default=None)
+    p.add_argument("--require-query-for", default="", help="only for paths ending so")
     p.add_argument("--fail", type=int, default=0)
     p.add_argument("--stall", default=None)
     p.add_argument("--lifetime", type=float, default=300)
@@ -91,7 +93,8 @@ def main():
             if a.stall and rel == a.stall:
                 time.sleep(a.lifetime)
                 return
-            if a.require_query is not None and url.query != a.require_query:
+            if (a.require_query is not None and rel.endswith(a.require_query_for)
+                    and url.query != a.require_query):
                 return self.reply(403, b"Forbidden: a valid token is required")
             with lock:
                 seen = failures.get(rel, 0)

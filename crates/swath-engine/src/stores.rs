@@ -99,10 +99,14 @@ pub fn strip_plan(e: &DataFusionError) -> String {
 /// user sees which credentials were tried (never their values).
 pub fn explain(config: Option<&SessionConfig>, url: &Url, message: String) -> String {
     let registry = config.and_then(registry);
-    let message = match &registry {
+    let mut message = match &registry {
         Some(r) => r.redact(&message),
         None => message,
     };
+    // A signed URL's query string is a credential too.
+    if let Some(q) = url.query().filter(|q| q.len() >= 4) {
+        message = message.replace(q, "***");
+    }
     if !swath_store::refused(&message) {
         return message;
     }

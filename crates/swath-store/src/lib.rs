@@ -120,10 +120,15 @@ impl Kind {
 }
 
 /// `scheme://authority` of a URL: one store serves every object under it
-/// (`s3://bucket`, `https://host:port`, `abfs://container@account…`, `file://`).
+/// (`s3://bucket`, `https://host:port`, `abfs://container@account…`, `file://`). An
+/// http(s) URL that carries its own query string (a signed href, `…/B04.tif?sig=…`)
+/// gets a store of its own for that query, which it appends to every request.
 pub fn store_key(url: &Url) -> String {
-    match url.scheme() {
-        "file" => "file://".to_string(),
+    match (url.scheme(), url.query()) {
+        ("file", _) => "file://".to_string(),
+        ("http" | "https", Some(q)) if !q.is_empty() => {
+            format!("{}?{q}", &url[..url::Position::BeforePath])
+        }
         _ => url[..url::Position::BeforePath].to_string(),
     }
 }
@@ -320,14 +325,20 @@ impl Registry {
                             message: e.to_string(),
                         }
                     })?;
-                base.set_query(options.get("http.query").filter(|q| !q.is_empty()));
+                // The href's own signature, else the table's or session's token.
+                let own = url.query().filter(|q| !q.is_empty());
+                base.set_query(
+                    own.or(options.get("http.query")).filter(|q| !q.is_empty()),
+                );
                 let store = HttpBuilder::new()
                     .with_url(base.as_str())
                     .with_client_options(client.with_allow_http(url.scheme() == "http"))
                     .with_retry(retry)
                     .build()
                     .map_err(build_err)?;
-                let creds = if base.query().is_some() {
+                let creds = if own.is_some() {
+                    "the query string of the signed URL"
+                } else if base.query().is_some() {
                     "a query-string token (http.query)"
                 } else {
                     "none (plain HTTP(S))"
