@@ -1,6 +1,6 @@
 //! STAC catalogues to the observations a datacube table is built from.
 //!
-//! Swath reads catalogues from local paths and any configured object store:
+//! Swath reads catalogues from local paths and any object store URL:
 //! static catalogues and collections (links followed recursively, concurrently),
 //! ItemCollections, single items, directories and globs of item files,
 //! stac-geoparquet files (filters pushed into the Parquet scan), and STAC APIs
