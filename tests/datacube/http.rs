@@ -77,7 +77,7 @@ fn catalogue() -> crate::Catalog {
 }
 
 /// Item JSON with its `../data/…` hrefs made absolute on `base` and signed.
-fn regex_free_sign(text: &str, base: &str) -> String {
+fn sign_hrefs(text: &str, base: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("\"../data/") {
@@ -405,26 +405,14 @@ async fn http_faults_end_in_clear_errors_or_retries() {
             ],
         );
         let base = server.url("");
-        let mut stack = vec![root.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).expect("dir").flatten() {
-                let p = e.path();
-                let rel = p
-                    .strip_prefix(root)
-                    .expect("inside")
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                if p.is_dir() {
-                    stack.push(p);
-                } else if rel.ends_with(".json") {
-                    // Absolute, signed hrefs: `../data/<id>/red.tif` → `http://…/data/<id>/red.tif?sig=…`.
-                    let text = std::fs::read_to_string(&p).expect("read");
-                    let text = regex_free_sign(&text, &base);
-                    let out = signed.path().join(&rel);
-                    std::fs::create_dir_all(out.parent().expect("parent"))
-                        .expect("mkdir");
-                    std::fs::write(out, text).expect("write");
-                }
+        for (p, rel) in swath_tests::files_under(root) {
+            if rel.ends_with(".json") {
+                // Absolute, signed hrefs: `../data/<id>/red.tif` → `http://…/data/<id>/red.tif?sig=…`.
+                let text = std::fs::read_to_string(&p).expect("read");
+                let text = sign_hrefs(&text, &base);
+                let out = signed.path().join(&rel);
+                std::fs::create_dir_all(out.parent().expect("parent")).expect("mkdir");
+                std::fs::write(out, text).expect("write");
             }
         }
         let json_server = Http::serve(signed.path(), &[]);

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use object_store::ObjectStoreExt;
-use object_store::aws::AmazonS3Builder;
 
 use crate::table::find_scan;
 use crate::{context, create, def, sql};
@@ -33,35 +32,10 @@ async fn tables_over_s3_read_only_the_tiles_they_need() {
     let cat = crate::generate(&spec);
     let server = start("cube");
     let endpoint = format!("http://127.0.0.1:{}", server.port);
-    let s3 = AmazonS3Builder::new()
-        .with_bucket_name("cube")
-        .with_endpoint(&endpoint)
-        .with_allow_http(true)
-        .with_region("us-east-1")
-        .with_access_key_id("test")
-        .with_secret_access_key("test")
-        .build()
-        .expect("S3 client");
+    let s3 = swath_tests::s3_client(&endpoint, "cube");
     let root = cat.dir.path();
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    for f in &files {
-        let key = f
-            .strip_prefix(root)
-            .expect("inside")
-            .to_string_lossy()
-            .replace('\\', "/");
-        let bytes = std::fs::read(f).expect("read");
+    for (f, key) in swath_tests::files_under(root) {
+        let bytes = std::fs::read(&f).expect("read");
         s3.put(&object_store::path::Path::from(key), bytes.into())
             .await
             .expect("upload");
@@ -234,41 +208,22 @@ async fn a_catalogue_on_http_with_assets_in_a_public_bucket() {
         ],
     );
     let endpoint = format!("http://127.0.0.1:{}", server.port);
-    let uploader = AmazonS3Builder::new()
-        .with_bucket_name("open-data")
-        .with_endpoint(&endpoint)
-        .with_allow_http(true)
-        .with_region("us-east-1")
-        .with_access_key_id("test")
-        .with_secret_access_key("test")
-        .build()
-        .expect("S3 client");
+    let uploader = swath_tests::s3_client(&endpoint, "open-data");
     // COGs to the bucket; JSON to a directory served over HTTP, hrefs pointing at S3.
     let served = tempfile::tempdir().expect("dir");
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read dir") {
-            let p = e.expect("entry").path();
-            let rel = p
-                .strip_prefix(root)
-                .expect("inside")
-                .to_string_lossy()
-                .replace('\\', "/");
-            if p.is_dir() {
-                stack.push(p);
-            } else if rel.ends_with(".tif") {
-                let bytes = std::fs::read(&p).expect("read");
-                uploader
-                    .put(&object_store::path::Path::from(rel.as_str()), bytes.into())
-                    .await
-                    .expect("upload");
-            } else if rel.ends_with(".json") {
-                let text = std::fs::read_to_string(&p).expect("read");
-                let text = text.replace("\"../data/", "\"s3://open-data/data/");
-                let out = served.path().join(&rel);
-                std::fs::create_dir_all(out.parent().expect("parent")).expect("mkdir");
-                std::fs::write(out, text).expect("write");
-            }
+    for (p, rel) in swath_tests::files_under(root) {
+        if rel.ends_with(".tif") {
+            let bytes = std::fs::read(&p).expect("read");
+            uploader
+                .put(&object_store::path::Path::from(rel.as_str()), bytes.into())
+                .await
+                .expect("upload");
+        } else if rel.ends_with(".json") {
+            let text = std::fs::read_to_string(&p).expect("read");
+            let text = text.replace("\"../data/", "\"s3://open-data/data/");
+            let out = served.path().join(&rel);
+            std::fs::create_dir_all(out.parent().expect("parent")).expect("mkdir");
+            std::fs::write(out, text).expect("write");
         }
     }
     let http = crate::http::Http::serve(served.path(), &[]);
