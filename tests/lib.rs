@@ -157,7 +157,7 @@ pub fn script_json(script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value
 }
 
 /// A test server script (`tests/scripts/NAME`) started on 127.0.0.1 with a JSON-lines
-/// request log; it prints its port, and stops when this is dropped (its stdin closes
+/// request log; it prints its port (or URL), and stops when this is dropped (its stdin closes
 /// and the process is killed).
 pub struct LoggedServer {
     child: std::process::Child,
@@ -195,7 +195,13 @@ impl LoggedServer {
         std::io::BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("port");
-        let port = line.trim().parse().expect("a port number");
+        // A port number, or `http://127.0.0.1:PORT`.
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{script} did not start: {line:?}"));
         LoggedServer {
             child,
             port,

@@ -33,6 +33,8 @@ pub struct ApiOptions {
     pub max_backoff: Duration,
     /// The timeout of one request.
     pub timeout: Duration,
+    /// Stop paging once this many matching items have arrived (`None`: all).
+    pub max_items: Option<usize>,
 }
 
 impl Default for ApiOptions {
@@ -43,6 +45,7 @@ impl Default for ApiOptions {
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(10),
             timeout: Duration::from_secs(60),
+            max_items: None,
         }
     }
 }
@@ -73,6 +76,56 @@ fn search_endpoint(url: &Url) -> Url {
     root.join("search").unwrap_or_else(|_| url.clone())
 }
 
+fn client(api: &ApiOptions, url: &Url) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(api.timeout)
+        .build()
+        .map_err(|e| Error::Api {
+            url: url.to_string(),
+            message: format!("cannot build the HTTP client: {e}"),
+        })
+}
+
+/// The spatial extent (the first, overall bbox of `extent.spatial.bbox`) of the
+/// collection `id` of the API at `url` (`GET {root}/collections/{id}`); `None`
+/// when the collection gives none.
+pub async fn collection_bbox(
+    url: &Url,
+    id: &str,
+    options: &LoadOptions,
+) -> Result<Option<crate::item::Bbox>> {
+    let api = &options.api;
+    let mut root = search_endpoint(url);
+    let path = root
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("search")
+        .to_string();
+    root.set_path(&path);
+    let mut collection = root.clone();
+    collection
+        .path_segments_mut()
+        .map_err(|()| Error::Api {
+            url: root.to_string(),
+            message: "not a base URL".into(),
+        })?
+        .pop_if_empty()
+        .extend(["collections", id]);
+    let client = client(api, &collection)?;
+    let (value, _) = send(
+        &client,
+        &Request::Get(collection.clone()),
+        api,
+        options.limits.max_document_bytes,
+    )
+    .await?;
+    let first = value
+        .pointer("/extent/spatial/bbox/0")
+        .and_then(Value::as_array)
+        .map(|b| b.iter().filter_map(Value::as_f64).collect::<Vec<_>>());
+    Ok(first.and_then(|b| crate::item::Bbox::from_slice(&b).ok()))
+}
+
 /// Run the search and put the matching items in `out`.
 pub(crate) async fn search(
     url: &Url,
@@ -82,13 +135,7 @@ pub(crate) async fn search(
 ) -> Result<()> {
     let api = &options.api;
     let endpoint = search_endpoint(url);
-    let client = reqwest::Client::builder()
-        .timeout(api.timeout)
-        .build()
-        .map_err(|e| Error::Api {
-            url: endpoint.to_string(),
-            message: format!("cannot build the HTTP client: {e}"),
-        })?;
+    let client = client(api, &endpoint)?;
     let origin = store_key(&endpoint);
     let mut body = filter.to_search_body(api.page_size)?;
     if let Some(fields) = body.as_object_mut()
@@ -117,6 +164,9 @@ pub(crate) async fn search(
         out.stats.bytes += bytes;
         let location = format!("{} (page {page})", request.url());
         item_collection(&value, request.url(), &location, filter, options, out)?;
+        if api.max_items.is_some_and(|max| out.items.len() >= max) {
+            break;
+        }
         let Some(next) = next_request(&value, &request, &location)? else {
             break;
         };

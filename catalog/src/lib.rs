@@ -34,7 +34,7 @@ mod load;
 mod stores;
 mod walk;
 
-pub use api::ApiOptions;
+pub use api::{ApiOptions, collection_bbox};
 pub use error::{Error, Result, Warning};
 pub use filter::{Filter, Op, Predicate, TimeRange};
 pub use grid::GridCache;

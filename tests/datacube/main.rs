@@ -16,6 +16,7 @@ mod png;
 mod pushdown;
 mod s3;
 mod slt;
+mod stac_api;
 mod table;
 mod zarr;
 

@@ -2,9 +2,10 @@
 """Run a real STAC API server on 127.0.0.1 for tests, with a bounded lifetime.
 
     PY=$(scripts/py-env)
-    "$PY" tests/scripts/stac_api_server.py --port-file /tmp/x.port \\
+    "$PY" tests/scripts/stac_api_server.py [--port-file /tmp/x.port] \\
         --data items.json [--data more.json | items.parquet ...] \\
-        [--backend rustac|static] [--lifetime 300] [--log server.log]
+        [--backend rustac|static] [--lifetime 300] [--log requests.jsonl] \\
+        [--server-output server.log]
 
 Backends (both installed by tests/requirements.txt):
 
@@ -18,6 +19,9 @@ Backends (both installed by tests/requirements.txt):
 * ``static``: stac-fastapi-static serving a static catalog that this script
   writes to a temp dir from the inputs. Implements CQL2 (json and text) with
   token paging on POST; its GET ``next`` links drop the query parameters.
+  With ``--log FILE``, every request is appended to FILE as one JSON line
+  (``method``, ``path``, ``query``, ``body``: the parsed JSON body or null)
+  before the API answers it.
 
 The script picks a free port, starts the server, polls ``GET /`` until it
 answers 200, then writes the port (decimal, newline-terminated) into
@@ -164,18 +168,51 @@ def build_static_catalog(items: list, root: str) -> str:
 # ---------------------------------------------------------------- server ---
 
 STATIC_SERVE = """
-import sys, uvicorn
+import json, sys, uvicorn
 from stac_fastapi.static.api import Settings, make_api
 settings = Settings(catalog_href=sys.argv[1], reload=False, log_level="warning",
                     assume_best_practice_layout=True, assume_absolute_hrefs=False)
-uvicorn.run(make_api(settings).app, host=sys.argv[2], port=int(sys.argv[3]),
+api = make_api(settings).app
+log_path = sys.argv[4]
+
+async def app(scope, receive, send):
+    # The request log: one JSON line per request, written before the API answers.
+    if scope["type"] != "http" or not log_path:
+        return await api(scope, receive, send)
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = body.decode("utf-8", "replace")
+    with open(log_path, "a") as f:
+        f.write(json.dumps({"method": scope["method"], "path": scope["path"],
+                            "query": scope.get("query_string", b"").decode(),
+                            "body": parsed}) + "\\n")
+    replayed = False
+
+    async def replay():
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    await api(scope, replay, send)
+
+uvicorn.run(app, host=sys.argv[2], port=int(sys.argv[3]),
             log_level="warning", access_log=False)
 """
 
 
 def server_command(args, port: int, catalog, tmpdir: str) -> list:
     if args.backend == "static":
-        return [sys.executable, "-c", STATIC_SERVE, "file://" + catalog, HOST, str(port)]
+        log = os.path.abspath(args.log) if args.log else ""
+        return [sys.executable, "-c", STATIC_SERVE, "file://" + catalog, HOST, str(port), log]
     # What the `rustac` console script does. rustac.main() parses the process
     # argv minus its first entry, so it must run from a script file, not -c.
     shim = os.path.join(tmpdir, "rustac_cli.py")
@@ -240,13 +277,14 @@ def start(args, catalog, tmpdir, log_file, deadline: float):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description="Run a STAC API server for tests.")
-    ap.add_argument("--port-file", required=True, help="written with the port once the server answers")
+    ap.add_argument("--port-file", help="written with the port once the server answers")
     ap.add_argument("--data", action="append", required=True, help="Item/ItemCollection JSON, NDJSON or stac-geoparquet; repeatable")
     ap.add_argument("--backend", choices=["rustac", "static"], default="rustac")
     ap.add_argument("--lifetime", type=float, default=300.0, help="hard stop after this many seconds (default 300)")
     ap.add_argument("--startup-timeout", type=float, default=60.0)
     ap.add_argument("--ignore-stdin", action="store_true", help="do not stop on stdin EOF")
-    ap.add_argument("--log", help="server stdout/stderr go here (default: this script's stderr)")
+    ap.add_argument("--log", help="JSON-lines request log (static backend only)")
+    ap.add_argument("--server-output", help="server stdout/stderr go here (default: this script's stderr)")
     ap.add_argument("--rustac-arg", action="append", default=[], help="extra argument for `rustac serve` (repeatable)")
     args = ap.parse_args()
 
@@ -255,6 +293,8 @@ def main() -> int:
     for path in args.data:
         if not os.path.isfile(path):
             ap.error(f"--data {path}: no such file")
+    if args.log and args.backend != "static":
+        ap.error("--log: only the static backend keeps a request log")
 
     stopping = {"signal": None}
 
@@ -265,7 +305,7 @@ def main() -> int:
         signal.signal(s, on_signal)
 
     tmpdir = tempfile.mkdtemp(prefix="swath-stac-api-")
-    log_file = open(args.log, "ab") if args.log else sys.stderr
+    log_file = open(args.server_output, "ab") if args.server_output else sys.stderr
     proc = None
     wrote_port_file = False
     code = 1
@@ -275,11 +315,12 @@ def main() -> int:
             items = [item for path in args.data for item in read_items(path)]
             catalog = build_static_catalog(items, os.path.join(tmpdir, "catalog"))
         proc, port = start(args, catalog, tmpdir, log_file, min(hard_deadline, time.monotonic() + args.startup_timeout))
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(f"{port}\n")
-        os.replace(tmp, args.port_file)
-        wrote_port_file = True
+        if args.port_file:
+            tmp = args.port_file + ".tmp"
+            with open(tmp, "w") as f:
+                f.write(f"{port}\n")
+            os.replace(tmp, args.port_file)
+            wrote_port_file = True
         print(f"http://{HOST}:{port}", flush=True)
         log(f"{args.backend} server pid {proc.pid} ready on port {port} after {time.monotonic() - started:.2f}s")
 
@@ -326,7 +367,7 @@ def main() -> int:
             except OSError:
                 pass
         shutil.rmtree(tmpdir, ignore_errors=True)
-        if args.log:
+        if args.server_output:
             log_file.close()
     return code
 

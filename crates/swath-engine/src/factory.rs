@@ -9,10 +9,12 @@ use datafusion::common::{DataFusionError, Result, plan_datafusion_err, plan_err}
 use datafusion::datasource::TableProvider;
 use datafusion::logical_expr::CreateExternalTable;
 use object_store::ObjectStore;
-use swath_catalog::{Bbox, Filter, LoadOptions, Stores, TimeRange};
+use swath_catalog::{Bbox, Filter, LoadOptions, SourceKind, Stores, TimeRange};
 use url::Url;
 
-use crate::cube::build::{SourceBand, SourceItem, build, open_tiff, stac_sources};
+use crate::cube::build::{
+    SourceBand, SourceItem, api_layout, build, open_tiff, populate, stac_sources,
+};
 use crate::cube::model::AssetRef;
 use crate::cube::{CubeDef, CubeTable};
 use crate::options::TableOptions;
@@ -116,14 +118,8 @@ impl TableProviderFactory for StacTableFactory {
     }
 }
 
-/// Resolve a STAC table.
-pub async fn stac_table(
-    state: &dyn Session,
-    location: &str,
-    options: TableOptions,
-) -> Result<CubeDef> {
-    let url = location_url(state, location, &options)?;
-    let stores = stores(state);
+/// The filter a table's options set (`collections`, `datetime`, `bbox`).
+pub fn options_filter(options: &TableOptions) -> Result<Filter> {
     let mut filter = Filter {
         collections: options.collections.clone(),
         ..Filter::default()
@@ -139,16 +135,35 @@ pub async fn stac_table(
             north: n,
         });
     }
+    Ok(filter)
+}
+
+/// A catalogue error, with the credentials hint of its store.
+fn catalogue_error(
+    state: &dyn Session,
+    location: &str,
+    url: &Url,
+    e: swath_catalog::Error,
+) -> DataFusionError {
+    let message = format!("catalogue {location}: {e}");
+    DataFusionError::Plan(crate::stores::explain(Some(state.config()), url, message))
+}
+
+/// Resolve a STAC table.
+pub async fn stac_table(
+    state: &dyn Session,
+    location: &str,
+    options: TableOptions,
+) -> Result<CubeDef> {
+    let url = location_url(state, location, &options)?;
+    if SourceKind::detect(&url) == SourceKind::Api {
+        return api_table(state, location, &url, options).await;
+    }
+    let stores = stores(state);
+    let filter = options_filter(&options)?;
     let loaded = swath_catalog::load(location, &stores, &filter, &LoadOptions::default())
         .await
-        .map_err(|e| {
-            let message = format!("catalogue {location}: {e}");
-            DataFusionError::Plan(crate::stores::explain(
-                Some(state.config()),
-                &url,
-                message,
-            ))
-        })?;
+        .map_err(|e| catalogue_error(state, location, &url, e))?;
     // The table's store options hold for its assets' stores too.
     let hrefs = loaded
         .items
@@ -159,7 +174,7 @@ pub async fn stac_table(
     let (names, sources) = if loaded.items.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        stac_sources(&loaded.items, &options.bands, &stores).await?
+        stac_sources(&loaded.items, &options.bands, &stores, true).await?
     };
     if loaded.items.is_empty() && !options.bands.is_empty() {
         // An empty catalogue (after the table's filters) is an empty table, with
@@ -168,6 +183,123 @@ pub async fn stac_table(
     }
     load_header_index(state, &url, &options).await?;
     build(location, options, names, sources, &store_for(state)).await
+}
+
+/// A table over a STAC API: one search for a sample item (bands, types, CRS,
+/// resolution); the items themselves are searched by each query, with its
+/// filters (`CubeTable::scan`).
+async fn api_table(
+    state: &dyn Session,
+    location: &str,
+    url: &Url,
+    options: TableOptions,
+) -> Result<CubeDef> {
+    let stores = stores(state);
+    let filter = options_filter(&options)?;
+    let sample_options = LoadOptions {
+        kind: Some(SourceKind::Api),
+        api: swath_catalog::ApiOptions {
+            page_size: 10,
+            max_items: Some(1),
+            ..swath_catalog::ApiOptions::default()
+        },
+        ..LoadOptions::default()
+    };
+    let sample = swath_catalog::load(location, &stores, &filter, &sample_options)
+        .await
+        .map_err(|e| catalogue_error(state, location, url, e))?;
+    let Some(first) = sample.items.first() else {
+        if options.bands.is_empty() {
+            return plan_err!(
+                "catalogue {location}: the API has no item matching the table's options; \
+                 name the table's `bands` to make an empty table"
+            );
+        }
+        return empty_table(location, options);
+    };
+    let hrefs = first.assets.iter().map(|a| &a.href);
+    let store = crate::stores::table_store_options(state, &options.store);
+    crate::stores::configure(state, hrefs, &store)?;
+    let mut options = options;
+    if options.bands.is_empty() {
+        // The sample's data bands, by asset key: what each scan resolves.
+        options.bands = first
+            .assets
+            .iter()
+            .filter(|a| a.is_raster_data())
+            .map(|a| a.key.clone())
+            .collect();
+    }
+    let (names, sources) =
+        stac_sources(&sample.items[..1], &options.bands, &stores, true).await?;
+    // The grid covers the table's bbox, else its collection's extent.
+    let region = match (options.bbox, options.collections.as_slice()) {
+        (Some(b), _) => b,
+        (None, [one]) => {
+            match swath_catalog::collection_bbox(url, one, &LoadOptions::default()).await
+            {
+                Ok(Some(b)) => [b.west, b.south, b.east, b.north],
+                Ok(None) => WORLD,
+                Err(e) => {
+                    log::info!(
+                        "collection {one}: no extent ({e}); the grid covers the world"
+                    );
+                    WORLD
+                }
+            }
+        }
+        (None, _) => WORLD,
+    };
+    load_header_index(state, url, &options).await?;
+    api_layout(location, options, names, sources, region, &store_for(state)).await
+}
+
+/// The whole world in lon/lat.
+const WORLD: [f64; 4] = [-180.0, -90.0, 180.0, 90.0];
+
+/// A STAC API table's definition for one scan: the items its search finds,
+/// placed on the table's grid. The search is the table's options' filter and
+/// `pushed` (from the query's WHERE), sent to `POST /search`.
+pub async fn search_scenes(
+    state: &dyn Session,
+    table: &CubeDef,
+    pushed: Filter,
+) -> Result<CubeDef> {
+    let url = swath_catalog::location_url(&table.location)
+        .map_err(|e| plan_datafusion_err!("{e}"))?;
+    let stores = stores(state);
+    let options = LoadOptions {
+        kind: Some(SourceKind::Api),
+        ..LoadOptions::default()
+    };
+    let sent = pushed
+        .to_search_body(options.api.page_size)
+        .map(|mut body| {
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("limit");
+            }
+            body.to_string()
+        })
+        .map_err(|e| plan_datafusion_err!("{e}"))?;
+    let loaded = swath_catalog::load(&table.location, &stores, &pushed, &options)
+        .await
+        .map_err(|e| catalogue_error(state, &table.location, &url, e))?;
+    let hrefs = loaded
+        .items
+        .iter()
+        .flat_map(|i| i.assets.iter().map(|a| &a.href));
+    let store = crate::stores::table_store_options(state, &table.options.store);
+    crate::stores::configure(state, hrefs, &store)?;
+    let requested: Vec<String> =
+        table.bands.iter().map(|b| b.requested.clone()).collect();
+    let (_, sources) = stac_sources(&loaded.items, &requested, &stores, false).await?;
+    let mut def = populate(table, sources)?;
+    def.search = Some(crate::cube::model::ApiSearch {
+        sent: Some(sent),
+        documents: loaded.stats.documents,
+        items_read: loaded.stats.items_read,
+    });
+    Ok(def)
 }
 
 /// Load the table's header index (the `header_index` option, or the sidecar beside
@@ -238,6 +370,7 @@ fn empty_table(location: &str, options: TableOptions) -> Result<CubeDef> {
         props: Vec::new(),
         scenes: Vec::new(),
         observations: Vec::new(),
+        search: None,
     })
 }
 

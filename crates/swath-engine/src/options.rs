@@ -33,6 +33,13 @@ pub const OPTIONS: &[(&str, &str)] = &[
     ),
     ("resampling", "`nearest` (default) or `bilinear`"),
     (
+        "anchor",
+        "where the chunk lattice starts: `item` (chunks line up with the first item's \
+         pixels; the default for catalogues and GeoTIFFs) or `origin` (chunk edges at \
+         multiples of chunk size × resolution from the CRS origin; the default for STAC \
+         APIs, so a table's chunks do not depend on which item a server returns first)",
+    ),
+    (
         "group_by",
         "`solar_day` (default: items of a collection on one solar day fuse into one \
          observation, first valid pixel wins) or `none`",
@@ -97,6 +104,15 @@ pub enum GroupBy {
     None,
 }
 
+/// Where a table's chunk lattice starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Anchor {
+    /// At the first item's origin (on the table's CRS and resolution).
+    Item,
+    /// At the CRS origin: chunk edges at multiples of chunk size × resolution.
+    Origin,
+}
+
 /// Which shape the table has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum View {
@@ -118,6 +134,9 @@ pub struct TableOptions {
     pub crs: Option<String>,
     /// Target resolution, if given.
     pub resolution: Option<f64>,
+    /// Where the chunk lattice starts (`None`: the source's default).
+    #[serde(default)]
+    pub anchor: Option<Anchor>,
     /// Resampling for warps and resolution changes.
     #[serde(with = "resampling_serde")]
     pub resampling: Resampling,
@@ -154,6 +173,7 @@ impl Default for TableOptions {
             chunk_size: None,
             crs: None,
             resolution: None,
+            anchor: None,
             resampling: Resampling::Nearest,
             group_by: GroupBy::SolarDay,
             on_error: OnError::Fail,
@@ -247,6 +267,17 @@ impl TableOptions {
                             "option resampling: {value:?} is not `nearest` or `bilinear`"
                         )
                     })?
+                }
+                "anchor" => {
+                    out.anchor = Some(match value.to_ascii_lowercase().as_str() {
+                        "item" => Anchor::Item,
+                        "origin" => Anchor::Origin,
+                        _ => {
+                            return plan_err!(
+                                "option anchor: {value:?} is not `item` or `origin`"
+                            );
+                        }
+                    })
                 }
                 "group_by" => {
                     out.group_by = match value.to_ascii_lowercase().as_str() {

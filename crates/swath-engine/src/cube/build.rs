@@ -16,7 +16,7 @@ use super::model::{
     AssetRef, BandDef, CubeDef, Observation, PropDef, PropKind, Scene, TableGrid,
     parse_dtype,
 };
-use crate::options::{GroupBy, TableOptions};
+use crate::options::{Anchor, GroupBy, TableOptions};
 
 /// The largest grid side, in pixels (4·10⁶ px = 40 000 km at 10 m).
 pub const MAX_GRID_SIDE: u64 = 4_000_000;
@@ -58,11 +58,14 @@ fn ext(e: impl std::fmt::Display) -> DataFusionError {
 }
 
 /// Resolve the bands of STAC items into [`SourceItem`]s. `requested` empty: the data
-/// assets of the first item.
+/// assets of the first item. With `require_each`, a band that no item has is an
+/// error (a table's bands); without, it is missing from every item (a query's
+/// search that found none with it).
 pub async fn stac_sources(
     items: &[Item],
     requested: &[String],
     stores: &Stores,
+    require_each: bool,
 ) -> Result<(Vec<String>, Vec<SourceItem>)> {
     let requested: Vec<String> = if requested.is_empty() {
         match items.first() {
@@ -124,7 +127,9 @@ pub async fn stac_sources(
             bands,
         });
     }
-    if let Some(i) = found.iter().position(|f| !f) {
+    if let Some(i) = found.iter().position(|f| !f)
+        && require_each
+    {
         let available = items
             .first()
             .map(|it| it.describe_assets())
@@ -161,11 +166,146 @@ pub async fn build(
     sources: Vec<SourceItem>,
     store_for: &(dyn Fn(&Url) -> Result<Arc<dyn ObjectStore>> + Sync),
 ) -> Result<CubeDef> {
-    // Band definitions: type, nodata, scale/offset from the first item that has them.
-    // An asset's header is read only for what the catalogue does not say: its type
-    // or nodata, or (for local files, where it costs no request) its internal tile
-    // size as the default chunk size. A remote catalogue that describes its bands
-    // (`raster:bands`) makes a table without a request to any asset.
+    let (bands, header_block) = band_defs(&options, &names, &sources, store_for).await?;
+    let (crs, resolution) = target(&options, &sources)?;
+    let chunk = options.chunk_size.or(header_block).unwrap_or((512, 512));
+
+    // Footprints of the items on the target CRS, and their union (within the
+    // table's bbox).
+    let bounds = footprints(&sources, &crs)?;
+    let mut union: Option<[f64; 4]> = None;
+    for b in bounds.iter().flatten() {
+        union = Some(match union {
+            None => *b,
+            Some(o) => [
+                o[0].min(b[0]),
+                o[1].min(b[1]),
+                o[2].max(b[2]),
+                o[3].max(b[3]),
+            ],
+        });
+    }
+    if let (Some(u), Some(bb)) = (union, options.bbox) {
+        let wgs = Transformer::new(&Crs::wgs84(), &crs).map_err(ext)?;
+        let tb = wgs.transform_bounds(bb, 21).map_err(ext)?;
+        union = Some([
+            u[0].max(tb[0]),
+            u[1].max(tb[1]),
+            u[2].min(tb[2]),
+            u[3].min(tb[3]),
+        ]);
+    }
+    let anchor = match options.anchor {
+        Some(Anchor::Origin) => Some((0.0, 0.0)),
+        Some(Anchor::Item) | None => anchor(&sources, &crs, resolution),
+    };
+    let grid = grid_over(&crs, resolution, chunk, anchor, union)?;
+    let props = prop_defs(&options, &sources);
+    let scenes = place(&grid, &props, sources, bounds);
+    let observations = group(&scenes, options.group_by);
+    Ok(CubeDef {
+        location: location.to_string(),
+        options,
+        grid,
+        bands,
+        props,
+        scenes,
+        observations,
+        search: None,
+    })
+}
+
+/// A STAC API table from a sample of its items: bands, properties and a grid
+/// fixed once (anchored at the CRS origin unless the `anchor` option says
+/// `item`), covering `region` (lon/lat: the table's bbox, else the
+/// collection's extent, else the world; for a UTM CRS, clipped to 12° either
+/// side of the zone's central meridian). Scans search for their items and place
+/// them with [`populate`]; chunk indexes are the same in every query.
+pub async fn api_layout(
+    location: &str,
+    options: TableOptions,
+    names: Vec<String>,
+    sample: Vec<SourceItem>,
+    region: [f64; 4],
+    store_for: &(dyn Fn(&Url) -> Result<Arc<dyn ObjectStore>> + Sync),
+) -> Result<CubeDef> {
+    let (bands, header_block) = band_defs(&options, &names, &sample, store_for).await?;
+    let (crs, resolution) = target(&options, &sample)?;
+    let chunk = options.chunk_size.or(header_block).unwrap_or((512, 512));
+    let mut region = region;
+    if let Some(zone) = crs.epsg().and_then(utm_zone) {
+        let central = -183.0 + 6.0 * f64::from(zone);
+        region[0] = region[0].max(central - 12.0);
+        region[2] = region[2].min(central + 12.0);
+    }
+    if !(region[0] < region[2] && region[1] < region[3]) {
+        return plan_err!(
+            "the table's region {region:?} is empty on {crs}; give the table a `bbox` \
+             that the CRS covers"
+        );
+    }
+    let wgs = Transformer::new(&Crs::wgs84(), &crs).map_err(ext)?;
+    let extent = wgs.transform_bounds(region, 21).map_err(|e| {
+        plan_datafusion_err!(
+            "the table's region {region:?} cannot be projected onto {crs} ({e}); \
+             give the table a `bbox` or a `crs`"
+        )
+    })?;
+    let anchor = match options.anchor {
+        Some(Anchor::Item) => anchor(&sample, &crs, resolution),
+        Some(Anchor::Origin) | None => Some((0.0, 0.0)),
+    };
+    let grid = grid_over(&crs, resolution, chunk, anchor, Some(extent))
+        .map_err(|e| plan_datafusion_err!("{e}; a STAC API table's grid covers its `bbox` option, else its collection's extent"))?;
+    let props = prop_defs(&options, &sample);
+    Ok(CubeDef {
+        location: location.to_string(),
+        options,
+        grid,
+        bands,
+        props,
+        scenes: Vec::new(),
+        observations: Vec::new(),
+        search: Some(super::model::ApiSearch::default()),
+    })
+}
+
+/// `table` (a STAC API table) with `sources` placed on its grid.
+pub fn populate(table: &CubeDef, sources: Vec<SourceItem>) -> Result<CubeDef> {
+    let crs = Crs::parse(&table.grid.crs)
+        .map_err(|e| plan_datafusion_err!("table CRS {}: {e}", table.grid.crs))?;
+    let bounds = footprints(&sources, &crs)?;
+    let scenes = place(&table.grid, &table.props, sources, bounds);
+    let observations = group(&scenes, table.options.group_by);
+    Ok(CubeDef {
+        scenes,
+        observations,
+        ..table.clone()
+    })
+}
+
+/// The UTM zone of an EPSG code (WGS 84 / UTM north 326zz, south 327zz).
+fn utm_zone(code: u32) -> Option<u32> {
+    match code {
+        32601..=32660 => Some(code - 32600),
+        32701..=32760 => Some(code - 32700),
+        _ => None,
+    }
+}
+
+/// Band definitions: type, nodata, scale/offset from the first item that has
+/// them; and the internal tile size if a header read says it.
+///
+/// An asset's header is read only for what the catalogue does not say: its type
+/// or nodata, or (for local files, where it costs no request) its internal tile
+/// size as the default chunk size. A remote catalogue that describes its bands
+/// (`raster:bands`) makes a table without a request to any asset.
+async fn band_defs(
+    options: &TableOptions,
+    names: &[String],
+    sources: &[SourceItem],
+    store_for: &(dyn Fn(&Url) -> Result<Arc<dyn ObjectStore>> + Sync),
+) -> Result<(Vec<BandDef>, Option<(u32, u32)>)> {
     let mut bands = Vec::with_capacity(names.len());
     let mut header_block: Option<(u32, u32)> = sources
         .iter()
@@ -218,18 +358,19 @@ pub async fn build(
             offset: first.offset,
         });
     }
-    check_unique(&names)?;
+    check_unique(names)?;
+    Ok((bands, header_block))
+}
 
-    // Target CRS: the option, else the most common CRS of the first band.
+/// The target CRS (the option, else the most common CRS of the first band) and
+/// resolution (the option, else the finest of the bands on the target CRS).
+fn target(options: &TableOptions, sources: &[SourceItem]) -> Result<(Crs, f64)> {
     let crs_name = match &options.crs {
         Some(c) => c.clone(),
-        None => most_common_crs(&sources).unwrap_or_else(|| "EPSG:4326".to_string()),
+        None => most_common_crs(sources).unwrap_or_else(|| "EPSG:4326".to_string()),
     };
     let crs = Crs::parse(&crs_name)
         .map_err(|e| plan_datafusion_err!("option crs: {crs_name:?}: {e}"))?;
-    let crs_name = crs.to_string();
-
-    // Resolution: the option, else the finest of the bands on the target CRS.
     let resolution = match options.resolution {
         Some(r) => r,
         None => sources
@@ -241,16 +382,18 @@ pub async fn build(
             .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.min(r))))
             .ok_or_else(|| {
                 plan_datafusion_err!(
-                    "no band is on {crs_name}; give the table a `resolution` option"
+                    "no band is on {crs}; give the table a `resolution` option"
                 )
             })?,
     };
-    let (chunk_w, chunk_h) = options.chunk_size.or(header_block).unwrap_or((512, 512));
+    Ok((crs, resolution))
+}
 
-    // Footprints of the items on the target CRS.
+/// Each item's bounds on `crs` (`None`: nothing of it projects).
+fn footprints(sources: &[SourceItem], crs: &Crs) -> Result<Vec<Option<[f64; 4]>>> {
     let mut bounds: Vec<Option<[f64; 4]>> = Vec::with_capacity(sources.len());
     let mut transformers: HashMap<String, Transformer> = HashMap::new();
-    for s in &sources {
+    for s in sources {
         let mut b: Option<[f64; 4]> = None;
         for band in s.bands.iter().flatten() {
             let a = &band.asset;
@@ -259,9 +402,9 @@ pub async fn build(
                 None => {
                     let src = Crs::parse(&a.crs)
                         .map_err(|e| plan_datafusion_err!("item {}: {e}", s.id))?;
-                    let t = Transformer::new(&src, &crs).map_err(|e| {
+                    let t = Transformer::new(&src, crs).map_err(|e| {
                         plan_datafusion_err!(
-                            "item {}: cannot project {} onto {crs_name}: {e}",
+                            "item {}: cannot project {} onto {crs}: {e}",
                             s.id,
                             a.crs
                         )
@@ -287,40 +430,33 @@ pub async fn build(
         }
         bounds.push(b);
     }
-    let mut union: Option<[f64; 4]> = None;
-    for b in bounds.iter().flatten() {
-        union = Some(match union {
-            None => *b,
-            Some(o) => [
-                o[0].min(b[0]),
-                o[1].min(b[1]),
-                o[2].max(b[2]),
-                o[3].max(b[3]),
-            ],
-        });
-    }
-    if let (Some(u), Some(bb)) = (union, options.bbox) {
-        let wgs = Transformer::new(&Crs::wgs84(), &crs).map_err(ext)?;
-        let tb = wgs.transform_bounds(bb, 21).map_err(ext)?;
-        union = Some([
-            u[0].max(tb[0]),
-            u[1].max(tb[1]),
-            u[2].min(tb[2]),
-            u[3].min(tb[3]),
-        ]);
-    }
+    Ok(bounds)
+}
 
-    // Anchor the grid on the first item on the target CRS, so chunks line up with
-    // its internal tiles; extend by whole chunks to cover every item.
-    let anchor = sources
+/// The origin of the first band on the target CRS at the target resolution, so
+/// chunks line up with its internal tiles.
+fn anchor(sources: &[SourceItem], crs: &Crs, resolution: f64) -> Option<(f64, f64)> {
+    sources
         .iter()
         .flat_map(|s| s.bands.iter().flatten())
         .find(|b| {
-            same_crs(&b.asset.crs, &crs)
+            same_crs(&b.asset.crs, crs)
                 && (b.asset.transform[0] - resolution).abs() < 1e-9
         })
-        .map(|b| (b.asset.transform[2], b.asset.transform[5]));
-    let grid = match union {
+        .map(|b| (b.asset.transform[2], b.asset.transform[5]))
+}
+
+/// A grid anchored on `anchor` (else the extent's corner), extended by whole
+/// chunks to cover `extent`.
+fn grid_over(
+    crs: &Crs,
+    resolution: f64,
+    (chunk_w, chunk_h): (u32, u32),
+    anchor: Option<(f64, f64)>,
+    extent: Option<[f64; 4]>,
+) -> Result<TableGrid> {
+    let crs_name = crs.to_string();
+    Ok(match extent {
         Some(u) if u[0] < u[2] && u[1] < u[3] => {
             let (ax, ay) = anchor.unwrap_or((u[0], u[3]));
             let step_x = resolution * f64::from(chunk_w);
@@ -336,7 +472,7 @@ pub async fn build(
                 );
             }
             TableGrid {
-                crs: crs_name.clone(),
+                crs: crs_name,
                 transform: [resolution, 0.0, x0, 0.0, -resolution, y0],
                 width: width as u64,
                 height: height as u64,
@@ -345,16 +481,19 @@ pub async fn build(
             }
         }
         _ => TableGrid {
-            crs: crs_name.clone(),
+            crs: crs_name,
             transform: [resolution, 0.0, 0.0, 0.0, -resolution, 0.0],
             width: 0,
             height: 0,
             chunk_width: chunk_w,
             chunk_height: chunk_h,
         },
-    };
+    })
+}
 
-    // Properties: eo:cloud_cover and platform always, then the requested ones.
+/// Properties: `eo:cloud_cover` and `platform` always, then the requested ones
+/// (typed by the first item that has a value).
+fn prop_defs(options: &TableOptions, sources: &[SourceItem]) -> Vec<PropDef> {
     let mut props = vec![
         PropDef {
             column: "cloud_cover".into(),
@@ -386,8 +525,16 @@ pub async fn build(
             kind,
         });
     }
+    props
+}
 
-    // Scenes: each item's window on the grid.
+/// Each item's window on the grid; items off the grid are left out.
+fn place(
+    grid: &TableGrid,
+    props: &[PropDef],
+    sources: Vec<SourceItem>,
+    bounds: Vec<Option<[f64; 4]>>,
+) -> Vec<Scene> {
     let [a, _, c, _, e, f] = grid.transform;
     let mut scenes = Vec::new();
     for (s, b) in sources.into_iter().zip(bounds) {
@@ -418,16 +565,7 @@ pub async fn build(
             assets: s.bands.into_iter().map(|b| b.map(|b| b.asset)).collect(),
         });
     }
-    let observations = group(&scenes, options.group_by);
-    Ok(CubeDef {
-        location: location.to_string(),
-        options,
-        grid,
-        bands,
-        props,
-        scenes,
-        observations,
-    })
+    scenes
 }
 
 fn check_unique(names: &[String]) -> Result<()> {

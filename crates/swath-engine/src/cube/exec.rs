@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use swath_geotiff::PixelData;
 use swath_grid::PixelWindow;
 
-use super::model::{BandDef, CubeDef};
+use super::model::{ApiSearch, BandDef, CubeDef};
 use super::read::{ReadMetrics, Reader};
 use super::schema;
 use crate::options::OnError;
@@ -186,7 +186,18 @@ impl DisplayAs for CubeScanExec {
                 s.chunks,
                 s.rows,
                 human_bytes(s.bytes),
-            ),
+            )
+            .and_then(|()| match &def.search {
+                Some(ApiSearch {
+                    sent: Some(sent),
+                    documents,
+                    items_read,
+                }) => write!(
+                    f,
+                    ", search={sent} ({items_read} items in {documents} documents)"
+                ),
+                _ => Ok(()),
+            }),
             DisplayFormatType::TreeRender => write!(
                 f,
                 "items={}\nobservations={}\nchunks={}\nbytes≈{}",

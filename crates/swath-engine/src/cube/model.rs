@@ -190,9 +190,30 @@ pub struct CubeDef {
     pub scenes: Vec<Scene>,
     /// All observations, in time order.
     pub observations: Vec<Observation>,
+    /// Set for a table over a STAC API, whose items are searched when a query
+    /// runs: the table itself holds no scenes, and each scan sends its filters
+    /// to `POST /search` and places what comes back on the table's fixed grid.
+    #[serde(default)]
+    pub search: Option<ApiSearch>,
+}
+
+/// A STAC API table's search, and what one scan's search sent and found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiSearch {
+    /// The search body a scan sent (without `limit`); `None` on the table.
+    pub sent: Option<String>,
+    /// API pages (and conformance documents) the scan's search read.
+    pub documents: usize,
+    /// Items the server returned.
+    pub items_read: usize,
 }
 
 impl CubeDef {
+    /// Whether scans search a STAC API for their items.
+    pub fn searches_at_query_time(&self) -> bool {
+        self.search.as_ref().is_some_and(|s| s.sent.is_none())
+    }
+
     /// The first scene of an observation (whose metadata the row shows).
     pub fn head(&self, obs: &Observation) -> &Scene {
         &self.scenes[obs.scenes[0]]

@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::array::Int32Array;
 use arrow::datatypes::SchemaRef;
@@ -25,11 +25,20 @@ use crate::options::View;
 /// for a `bbox` or a coarser `resolution`.
 pub const MAX_SCAN_ROWS: usize = 20_000_000;
 
+/// How many searches a STAC API table remembers (by search body).
+const SEARCHES_KEPT: usize = 16;
+
+/// Recent searches of a STAC API table: the body sent, and the table with the
+/// items found.
+type Searches = Arc<Mutex<Vec<(String, Arc<CubeDef>)>>>;
+
 /// A datacube table: a resolved catalogue on a grid.
 #[derive(Debug, Clone)]
 pub struct CubeTable {
     def: Arc<CubeDef>,
     schema: SchemaRef,
+    /// A STAC API table's recent searches: the body sent and the scenes found.
+    searches: Searches,
 }
 
 impl CubeTable {
@@ -39,7 +48,52 @@ impl CubeTable {
             View::Chunks => schema::chunk_schema(&def),
             View::Pixels => schema::pixel_schema(&def),
         };
-        CubeTable { def, schema }
+        CubeTable {
+            def,
+            schema,
+            searches: Arc::default(),
+        }
+    }
+
+    /// A STAC API table's scenes for a query: its filters sent to the API's
+    /// search (the same search again within the session is answered from memory).
+    async fn searched(
+        &self,
+        state: &dyn Session,
+        conjuncts: &[Expr],
+    ) -> Result<Arc<CubeDef>> {
+        let Some(filter) = prune::search_filter(state, &self.def, conjuncts)? else {
+            // The query's filters and the table's exclude each other.
+            return Ok(Arc::new(crate::cube::build::populate(
+                &self.def,
+                Vec::new(),
+            )?));
+        };
+        let key = filter
+            .to_search_body(0)
+            .map_err(|e| datafusion::common::plan_datafusion_err!("{e}"))?
+            .to_string();
+        if let Some((_, def)) = self
+            .searches
+            .lock()
+            .map_err(|_| {
+                datafusion::common::internal_datafusion_err!("search cache poisoned")
+            })?
+            .iter()
+            .find(|(k, _)| *k == key)
+        {
+            return Ok(Arc::clone(def));
+        }
+        let def =
+            Arc::new(crate::factory::search_scenes(state, &self.def, filter).await?);
+        let mut kept = self.searches.lock().map_err(|_| {
+            datafusion::common::internal_datafusion_err!("search cache poisoned")
+        })?;
+        if kept.len() >= SEARCHES_KEPT {
+            kept.remove(0);
+        }
+        kept.push((key, Arc::clone(&def)));
+        Ok(def)
     }
 
     /// The resolved definition.
@@ -75,18 +129,22 @@ impl TableProvider for CubeTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let partitions = state.config().target_partitions().max(1);
         let conjuncts = prune::conjuncts(filters)?;
-        match self.def.options.view {
+        let def = if self.def.searches_at_query_time() {
+            self.searched(state, &conjuncts).await?
+        } else {
+            Arc::clone(&self.def)
+        };
+        match def.options.view {
             View::Chunks => {
                 let projection = projection
                     .cloned()
                     .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
-                let spec = plan(state, &self.def, &conjuncts, projection, partitions)?;
+                let spec = plan(state, &def, &conjuncts, projection, partitions)?;
                 Ok(Arc::new(CubeScanExec::try_new(spec)?))
             }
             View::Pixels => {
-                let exec = PixelScanExec::plan(
-                    state, &self.def, &conjuncts, projection, partitions,
-                )?;
+                let exec =
+                    PixelScanExec::plan(state, &def, &conjuncts, projection, partitions)?;
                 Ok(Arc::new(exec))
             }
         }
