@@ -622,3 +622,94 @@ async fn a_header_index_makes_repeat_queries_without_header_requests() {
     .await;
     assert!(err.contains("swath index"), "{err}");
 }
+
+/// Remove every `proj:*` field from a JSON value.
+fn strip_proj(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, _| !k.starts_with("proj:"));
+            map.values_mut().for_each(strip_proj);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_proj),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn items_without_proj_read_their_grid_only_when_a_query_reads_pixels() {
+    let cat = catalogue();
+    let ctx = context(2).await;
+    let opts = "bands 'red', crs 'EPSG:32633', resolution '10', chunk_size '64'";
+    create(
+        &ctx,
+        "local",
+        &cat.collection,
+        &format!("{opts}, anchor 'origin'"),
+    )
+    .await;
+    // The same catalogue without any `proj:*` (older catalogues), over HTTP.
+    let mut stripped = 0;
+    for (path, rel) in swath_tests::files_under(cat.dir.path()) {
+        if !rel.ends_with(".json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        let mut value: Value = serde_json::from_str(&text).expect("JSON");
+        strip_proj(&mut value);
+        std::fs::write(&path, value.to_string()).expect("write");
+        stripped += 1;
+    }
+    assert!(stripped > 2);
+    let server = Http::serve(cat.dir.path(), &[]);
+    let url = server.url(&collection_name(&cat));
+
+    // CREATE places the items by their bbox and reads no asset.
+    server.clear();
+    create_url(&ctx, "noproj", &url, opts).await;
+    assert!(tif_requests(&server.requests()).is_empty());
+    let d = def(&ctx, "noproj").await;
+    assert!(
+        d.scenes
+            .iter()
+            .all(|s| s.assets[0].as_ref().is_some_and(|a| a.grid_from_header))
+    );
+
+    // Metadata-only queries read no asset either.
+    let meta = "SELECT count(DISTINCT item_id) AS items, min(datetime) AS first, \
+                max(datetime) AS last FROM {t}";
+    server.clear();
+    let got = sql(&ctx, &meta.replace("{t}", "noproj")).await;
+    assert!(tif_requests(&server.requests()).is_empty());
+    assert_same(
+        &got,
+        &sql(&ctx, &meta.replace("{t}", "local")).await,
+        "metadata",
+    );
+
+    // A query that reads pixels opens the headers for the grids; the pixels are
+    // those of the catalogue that gives them.
+    let pixels = "SELECT solar_day, sum(rs_tile_count(red)) AS n, sum(rs_tile_sum(red)) AS s \
+                  FROM {t} GROUP BY solar_day ORDER BY solar_day";
+    server.clear();
+    let got = sql(&ctx, &pixels.replace("{t}", "noproj")).await;
+    assert!(!tif_requests(&server.requests()).is_empty());
+    assert_same(
+        &got,
+        &sql(&ctx, &pixels.replace("{t}", "local")).await,
+        "pixels",
+    );
+
+    // With nothing to fix the grid (no proj:*, no crs/resolution options), CREATE
+    // reads one header, the first item's.
+    server.clear();
+    create_url(&ctx, "first_header", &url, "bands 'red'").await;
+    let log = server.requests();
+    let files: std::collections::BTreeSet<&str> = tif_requests(&log)
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let d = def(&ctx, "first_header").await;
+    assert_eq!(d.grid.resolution(), (10.0, 10.0));
+    assert_eq!(d.grid.crs, "EPSG:32633");
+}

@@ -174,7 +174,8 @@ pub async fn stac_table(
     let (names, sources) = if loaded.items.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        stac_sources(&loaded.items, &options.bands, &stores, true).await?
+        let given = options.crs.is_some() && options.resolution.is_some();
+        stac_sources(&loaded.items, &options.bands, &stores, true, given).await?
     };
     if loaded.items.is_empty() && !options.bands.is_empty() {
         // An empty catalogue (after the table's filters) is an empty table, with
@@ -230,8 +231,9 @@ async fn api_table(
             .map(|a| a.key.clone())
             .collect();
     }
+    let given = options.crs.is_some() && options.resolution.is_some();
     let (names, sources) =
-        stac_sources(&sample.items[..1], &options.bands, &stores, true).await?;
+        stac_sources(&sample.items[..1], &options.bands, &stores, true, given).await?;
     // The grid covers the table's bbox, else its collection's extent.
     let region = match (options.bbox, options.collections.as_slice()) {
         (Some(b), _) => b,
@@ -292,7 +294,8 @@ pub async fn search_scenes(
     crate::stores::configure(state, hrefs, &store)?;
     let requested: Vec<String> =
         table.bands.iter().map(|b| b.requested.clone()).collect();
-    let (_, sources) = stac_sources(&loaded.items, &requested, &stores, false).await?;
+    let (_, sources) =
+        stac_sources(&loaded.items, &requested, &stores, false, true).await?;
     let mut def = populate(table, sources)?;
     def.search = Some(crate::cube::model::ApiSearch {
         sent: Some(sent),
@@ -469,6 +472,7 @@ pub async fn geotiff_table(
                         width: tiff.width(),
                         height: tiff.height(),
                         nodata: tiff.nodata(),
+                        grid_from_header: false,
                     },
                     dtype: Some(tiff.dtype()),
                     scale: meta.and_then(|m| m.scale),

@@ -61,11 +61,18 @@ fn ext(e: impl std::fmt::Display) -> DataFusionError {
 /// assets of the first item. With `require_each`, a band that no item has is an
 /// error (a table's bands); without, it is missing from every item (a query's
 /// search that found none with it).
+///
+/// An asset without `proj:*` is placed by its item's bbox, and its own grid is
+/// read from its header only when a query reads its pixels. Its header is read
+/// here only when nothing else can fix the table's grid: `grid_given` false (no
+/// `crs` and `resolution` options) and no asset before it with `proj:*` — then
+/// the first such header, once.
 pub async fn stac_sources(
     items: &[Item],
     requested: &[String],
     stores: &Stores,
     require_each: bool,
+    grid_given: bool,
 ) -> Result<(Vec<String>, Vec<SourceItem>)> {
     let requested: Vec<String> = if requested.is_empty() {
         match items.first() {
@@ -81,6 +88,12 @@ pub async fn stac_sources(
         requested.to_vec()
     };
     let grids = swath_catalog::GridCache::new();
+    let mut grid_known = grid_given
+        || items.iter().any(|item| {
+            requested
+                .iter()
+                .any(|want| item.band(want).is_ok_and(|s| s.grid.is_some()))
+        });
     let mut out = Vec::with_capacity(items.len());
     let mut found = vec![false; requested.len()];
     for item in items {
@@ -91,7 +104,38 @@ pub async fn stac_sources(
                 continue;
             };
             found[i] = true;
+            if source.grid.is_none()
+                && grid_known
+                && let Some(b) =
+                    item.bbox.filter(|b| b.east > b.west && b.north > b.south)
+            {
+                bands.push(Some(SourceBand {
+                    asset: AssetRef {
+                        href: source.href.to_string(),
+                        band_index: source.band_index,
+                        crs: "EPSG:4326".into(),
+                        transform: [
+                            b.east - b.west,
+                            0.0,
+                            b.west,
+                            0.0,
+                            -(b.north - b.south),
+                            b.north,
+                        ],
+                        width: 1,
+                        height: 1,
+                        nodata: source.band.nodata,
+                        grid_from_header: true,
+                    },
+                    dtype: source.band.data_type.as_deref().and_then(parse_dtype),
+                    scale: source.band.scale,
+                    offset: source.band.offset,
+                    block: None,
+                }));
+                continue;
+            }
             let grid = grids.grid(&source, stores).await.map_err(ext)?;
+            grid_known = true;
             let crs = match &grid.crs {
                 swath_catalog::Crs::Epsg(code) => format!("EPSG:{code}"),
                 other => {
@@ -111,6 +155,7 @@ pub async fn stac_sources(
                     width: grid.shape[1],
                     height: grid.shape[0],
                     nodata: source.band.nodata,
+                    grid_from_header: false,
                 },
                 dtype: source.band.data_type.as_deref().and_then(parse_dtype),
                 scale: source.band.scale,
@@ -195,9 +240,16 @@ pub async fn build(
             u[3].min(tb[3]),
         ]);
     }
+    // With only header-less assets to line up with, the CRS origin: its lattice
+    // is the one most grids share.
+    let headerless = sources
+        .iter()
+        .flat_map(|s| s.bands.iter().flatten())
+        .any(|b| b.asset.grid_from_header);
     let anchor = match options.anchor {
         Some(Anchor::Origin) => Some((0.0, 0.0)),
-        Some(Anchor::Item) | None => anchor(&sources, &crs, resolution),
+        Some(Anchor::Item) | None => anchor(&sources, &crs, resolution)
+            .or_else(|| headerless.then_some((0.0, 0.0))),
     };
     let grid = grid_over(&crs, resolution, chunk, anchor, union)?;
     let props = prop_defs(&options, &sources);
@@ -376,7 +428,7 @@ fn target(options: &TableOptions, sources: &[SourceItem]) -> Result<(Crs, f64)> 
         None => sources
             .iter()
             .flat_map(|s| s.bands.iter().flatten())
-            .filter(|b| same_crs(&b.asset.crs, &crs))
+            .filter(|b| !b.asset.grid_from_header && same_crs(&b.asset.crs, &crs))
             .map(|b| b.asset.transform[0].hypot(b.asset.transform[3]))
             .filter(|r| *r > 0.0)
             .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.min(r))))
@@ -440,7 +492,8 @@ fn anchor(sources: &[SourceItem], crs: &Crs, resolution: f64) -> Option<(f64, f6
         .iter()
         .flat_map(|s| s.bands.iter().flatten())
         .find(|b| {
-            same_crs(&b.asset.crs, crs)
+            !b.asset.grid_from_header
+                && same_crs(&b.asset.crs, crs)
                 && (b.asset.transform[0] - resolution).abs() < 1e-9
         })
         .map(|b| (b.asset.transform[2], b.asset.transform[5]))
@@ -584,7 +637,7 @@ fn same_crs(name: &str, crs: &Crs) -> bool {
 fn most_common_crs(sources: &[SourceItem]) -> Option<String> {
     let mut counts: Vec<(String, usize)> = Vec::new();
     for s in sources {
-        if let Some(b) = s.bands.iter().flatten().next() {
+        if let Some(b) = s.bands.iter().flatten().find(|b| !b.asset.grid_from_header) {
             match counts.iter_mut().find(|(c, _)| *c == b.asset.crs) {
                 Some((_, n)) => *n += 1,
                 None => counts.push((b.asset.crs.clone(), 1)),

@@ -131,6 +131,12 @@ pub struct AssetRef {
     pub height: u64,
     /// The source nodata value, if any.
     pub nodata: Option<f64>,
+    /// The catalogue gives no grid for the asset (no `proj:*`): `crs`,
+    /// `transform`, `width` and `height` describe the item's lon/lat bbox (where
+    /// the item is placed) and the asset's own grid is read from its header when
+    /// a query reads its pixels.
+    #[serde(default)]
+    pub grid_from_header: bool,
 }
 
 impl AssetRef {

@@ -261,7 +261,11 @@ pub fn plan(
                             a.transform[0].hypot(a.transform[3]).max(f64::MIN_POSITIVE);
                         // Overviews serve coarser grids (about a chunk of pixels);
                         // a coarser source needs fewer.
-                        let ratio = (tres / sres).powi(2).min(1.0);
+                        let ratio = if a.grid_from_header {
+                            1.0
+                        } else {
+                            (tres / sres).powi(2).min(1.0)
+                        };
                         summary.bytes += (def.grid.chunk_pixels() as f64
                             * ratio
                             * def.bands[b].dtype.size() as f64)

@@ -272,17 +272,23 @@ impl Reader {
         tile: PixelData,
         metrics: &ReadMetrics,
     ) -> Result<PixelData> {
-        let src_grid = asset
-            .grid()
-            .map_err(|e| exec_datafusion_err!("{}: {e}", asset.href))?;
-        // Cheap test before opening anything: does the chunk touch the source?
-        if WarpPlan::new(&src_grid, &self.table_grid, chunk, Resampling::Nearest)
-            .map_err(|e| exec_datafusion_err!("{}: {e}", asset.href))?
-            .is_none()
-        {
-            return Ok(tile);
-        }
-        let mut tiff = self.open(&asset.href, metrics).await?;
+        let (src_grid, mut tiff) = if asset.grid_from_header {
+            // The catalogue gives no grid: the header's.
+            let tiff = self.open(&asset.href, metrics).await?;
+            (header_grid(&tiff, &asset.href)?, tiff)
+        } else {
+            let src_grid = asset
+                .grid()
+                .map_err(|e| exec_datafusion_err!("{}: {e}", asset.href))?;
+            // Cheap test before opening anything: does the chunk touch the source?
+            if WarpPlan::new(&src_grid, &self.table_grid, chunk, Resampling::Nearest)
+                .map_err(|e| exec_datafusion_err!("{}: {e}", asset.href))?
+                .is_none()
+            {
+                return Ok(tile);
+            }
+            (src_grid, self.open(&asset.href, metrics).await?)
+        };
         let (level, level_grid) = self.level(&tiff, &src_grid);
         let Some(plan) =
             WarpPlan::new(&level_grid, &self.table_grid, chunk, self.resampling)
@@ -374,6 +380,25 @@ impl Reader {
         };
         (level, grid)
     }
+}
+
+/// A file's grid from its GeoKeys and geotransform.
+fn header_grid(tiff: &GeoTiff, href: &str) -> Result<Grid> {
+    let geo = tiff.georeference();
+    let (Some(epsg), Some(transform)) = (geo.epsg, geo.transform) else {
+        return Err(exec_datafusion_err!(
+            "{href}: the catalogue gives no grid (no proj:*) and the file is not \
+             georeferenced with an EPSG code and a geotransform"
+        ));
+    };
+    let crs = swath_grid::Crs::from_epsg(epsg)
+        .map_err(|e| exec_datafusion_err!("{href}: EPSG:{epsg}: {e}"))?;
+    Ok(Grid {
+        crs,
+        transform,
+        width: tiff.width(),
+        height: tiff.height(),
+    })
 }
 
 fn grid_res(g: &Grid) -> (f64, f64) {
