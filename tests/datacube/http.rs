@@ -574,8 +574,46 @@ async fn a_header_index_makes_repeat_queries_without_header_requests() {
     let ctx = context(2).await;
     let with_index = format!("{opts}, header_index '{}'", index_path.display());
     create_url(&ctx, "remote", &url, &with_index).await;
+    // Planning (EXPLAIN) counts the tiles from the index, with no request.
+    server.clear();
+    let planned = ctx
+        .sql(&COMPOSITE.replace("{t}", "remote"))
+        .await
+        .expect("plan")
+        .create_physical_plan()
+        .await
+        .expect("physical");
+    let summary = find_scan(&planned).expect("scan").spec().summary.clone();
+    assert!(server.requests().is_empty(), "planning made a request");
+    assert_eq!(summary.reads_known, summary.reads);
+    assert!(summary.tiles > 0 && summary.requests > 0, "{summary:?}");
+    let explained = sql(
+        &ctx,
+        &format!("EXPLAIN {}", COMPOSITE.replace("{t}", "remote")),
+    )
+    .await;
+    let text = arrow::util::pretty::pretty_format_batches(&explained)
+        .expect("format")
+        .to_string();
+    assert!(
+        text.contains(&format!(
+            "in {} requests for {} tiles",
+            summary.requests, summary.tiles
+        )),
+        "{text}"
+    );
     server.clear();
     let (rows, m) = counted(&ctx, &COMPOSITE.replace("{t}", "remote")).await;
+    // The query then makes those requests and fetches those bytes.
+    let fetched: u64 = tif_requests(&server.requests())
+        .iter()
+        .filter_map(|r| r["range"].as_str()?.strip_prefix("bytes=")?.split_once('-'))
+        .map(|(a, b)| {
+            b.parse::<u64>().expect("end") + 1 - a.parse::<u64>().expect("start")
+        })
+        .sum();
+    assert_eq!(fetched, summary.fetch_bytes);
+    assert_eq!(m["range_requests"], summary.requests);
     let (opened, indexed, ranges) = (
         m["headers_opened"],
         m["headers_indexed"],

@@ -46,7 +46,7 @@ pub use geo::{
 };
 pub use limits::Limits;
 pub use raster::{DataType, PixelData, Raster, Window};
-pub use reader::{FetchedWindow, GeoTiff, ImageInfo};
+pub use reader::{FetchPlan, FetchedWindow, GeoTiff, ImageInfo};
 pub use snapshot::HeaderSnapshot;
 pub use source::{BytesReader, ObjectReader, RangeReader};
 pub use stream::StreamingCog;

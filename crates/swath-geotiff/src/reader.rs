@@ -321,6 +321,22 @@ pub struct FetchedWindow {
     pub bytes: u64,
 }
 
+/// The image of a window, the blocks it needs, and the merged ranges to fetch.
+type WindowRequests<'a> = (&'a ImageInfo, Vec<usize>, Vec<Range<u64>>);
+
+/// What fetching a window requests (see [`GeoTiff::plan_fetch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchPlan {
+    /// Stored blocks (tiles or strips) the window needs.
+    pub blocks: usize,
+    /// Their compressed bytes.
+    pub stored_bytes: u64,
+    /// Range requests after merging near blocks.
+    pub requests: usize,
+    /// Bytes those requests fetch (blocks and the gaps merged between them).
+    pub fetched_bytes: u64,
+}
+
 impl GeoTiff {
     /// Open a file with the default [`Limits`].
     pub async fn open(reader: Arc<dyn RangeReader>) -> Result<Self> {
@@ -523,6 +539,68 @@ impl GeoTiff {
         window: Window,
         mask: bool,
     ) -> Result<FetchedWindow> {
+        let (im, wanted, merged) = self.window_requests(level, window, mask)?;
+        let requests = merged.len();
+        let fetched_bytes = merged.iter().map(|r| r.end - r.start).sum();
+        let starts: Vec<u64> = merged.iter().map(|r| r.start).collect();
+        let got = if merged.is_empty() {
+            Vec::new()
+        } else {
+            self.reader.ranges(merged).await?
+        };
+        let chunks: Vec<(u64, Bytes)> = starts.into_iter().zip(got).collect();
+        let mut blocks = Vec::with_capacity(wanted.len());
+        for i in wanted {
+            let Some(r) = im.block_range(i) else { continue };
+            if r.is_empty() {
+                continue;
+            }
+            let chunk = chunks
+                .iter()
+                .find(|(at, b)| r.start >= *at && r.end <= at + b.len() as u64)
+                .ok_or_else(|| malformed!("block {i} was not delivered by the store"))?;
+            let from = (r.start - chunk.0) as usize;
+            blocks.push((i, chunk.1.slice(from..from + (r.end - r.start) as usize)));
+        }
+        Ok(FetchedWindow {
+            level,
+            mask,
+            window,
+            blocks,
+            requests,
+            bytes: fetched_bytes,
+        })
+    }
+
+    /// What [`GeoTiff::fetch_window`] would request for a window, with no request:
+    /// the stored blocks it needs, their bytes, and the merged range requests.
+    pub fn plan_fetch(
+        &self,
+        level: usize,
+        window: Window,
+        mask: bool,
+    ) -> Result<FetchPlan> {
+        let (im, wanted, merged) = self.window_requests(level, window, mask)?;
+        let stored: Vec<Range<u64>> = wanted
+            .iter()
+            .filter_map(|&i| im.block_range(i))
+            .filter(|r| !r.is_empty())
+            .collect();
+        Ok(FetchPlan {
+            blocks: stored.len(),
+            stored_bytes: stored.iter().map(|r| r.end - r.start).sum(),
+            requests: merged.len(),
+            fetched_bytes: merged.iter().map(|r| r.end - r.start).sum(),
+        })
+    }
+
+    /// The image, the blocks a window needs and the merged byte ranges to fetch.
+    fn window_requests(
+        &self,
+        level: usize,
+        window: Window,
+        mask: bool,
+    ) -> Result<WindowRequests<'_>> {
         let im = self.level_image(level, mask)?;
         if window.width == 0 || window.height == 0 {
             return Err(misuse!("window {window:?} is empty"));
@@ -570,36 +648,7 @@ impl GeoTiff {
             self.limits.coalesce_gap,
             self.limits.max_request_bytes,
         );
-        let requests = merged.len();
-        let fetched_bytes = merged.iter().map(|r| r.end - r.start).sum();
-        let starts: Vec<u64> = merged.iter().map(|r| r.start).collect();
-        let got = if merged.is_empty() {
-            Vec::new()
-        } else {
-            self.reader.ranges(merged).await?
-        };
-        let chunks: Vec<(u64, Bytes)> = starts.into_iter().zip(got).collect();
-        let mut blocks = Vec::with_capacity(wanted.len());
-        for i in wanted {
-            let Some(r) = im.block_range(i) else { continue };
-            if r.is_empty() {
-                continue;
-            }
-            let chunk = chunks
-                .iter()
-                .find(|(at, b)| r.start >= *at && r.end <= at + b.len() as u64)
-                .ok_or_else(|| malformed!("block {i} was not delivered by the store"))?;
-            let from = (r.start - chunk.0) as usize;
-            blocks.push((i, chunk.1.slice(from..from + (r.end - r.start) as usize)));
-        }
-        Ok(FetchedWindow {
-            level,
-            mask,
-            window,
-            blocks,
-            requests,
-            bytes: fetched_bytes,
-        })
+        Ok((im, wanted, merged))
     }
 
     /// Decode fetched blocks into the window's raster. Pixels of sparse blocks (no data

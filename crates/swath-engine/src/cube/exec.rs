@@ -73,6 +73,22 @@ pub struct ScanSummary {
     pub rows: usize,
     /// Estimated decoded source bytes to read.
     pub bytes: u64,
+    /// (chunk, item, band) reads planned.
+    #[serde(default)]
+    pub reads: usize,
+    /// Of those, reads of files whose header is known (open, or in a header
+    /// index): their tiles are counted from the header, with no request.
+    #[serde(default)]
+    pub reads_known: usize,
+    /// Stored tiles those reads fetch.
+    #[serde(default)]
+    pub tiles: usize,
+    /// Range requests those reads make (near tiles merged).
+    #[serde(default)]
+    pub requests: usize,
+    /// Bytes those requests fetch.
+    #[serde(default)]
+    pub fetch_bytes: u64,
 }
 
 /// Everything a `CubeScanExec` is made of; what the codec serialises.
@@ -187,6 +203,20 @@ impl DisplayAs for CubeScanExec {
                 s.rows,
                 human_bytes(s.bytes),
             )
+            .and_then(|()| {
+                if s.reads_known == 0 {
+                    return Ok(());
+                }
+                write!(
+                    f,
+                    ", fetch={} in {} requests for {} tiles ({}/{} reads from known headers)",
+                    human_bytes(s.fetch_bytes),
+                    s.requests,
+                    s.tiles,
+                    s.reads_known,
+                    s.reads
+                )
+            })
             .and_then(|()| match &def.search {
                 Some(ApiSearch {
                     sent: Some(sent),

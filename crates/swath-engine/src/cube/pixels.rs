@@ -203,6 +203,7 @@ impl PixelScanExec {
         conjuncts: &[Expr],
         projection: Option<&Vec<usize>>,
         partitions: usize,
+        known: &super::provider::KnownHeaders,
     ) -> Result<Self> {
         let pixel = schema::pixel_schema(def);
         let projection = projection
@@ -217,7 +218,7 @@ impl PixelScanExec {
                 inner.push(first_band_chunk + b);
             }
         }
-        let chunks = plan(state, def, conjuncts, inner, partitions)?;
+        let chunks = plan(state, def, conjuncts, inner, partitions, known)?;
         let bounds = PixelBounds::of(conjuncts);
         Self::try_new(PixelSpec {
             chunks,

@@ -18,12 +18,16 @@ use datafusion::physical_plan::repartition::REPARTITION_RANDOM_STATE;
 use super::exec::{ChunkTask, CubeScanExec, ScanSpec, ScanSummary};
 use super::model::CubeDef;
 use super::pixels::PixelScanExec;
+use super::read::{HeaderCache, known_headers, planned_fetch};
 use super::{prune, schema};
 use crate::options::View;
 
 /// The most (chunk × observation) rows one scan plans; beyond it, the query asks
 /// for a `bbox` or a coarser `resolution`.
 pub const MAX_SCAN_ROWS: usize = 20_000_000;
+
+/// Headers that opened with no request, by href.
+pub type KnownHeaders = std::collections::HashMap<String, Arc<swath_geotiff::GeoTiff>>;
 
 /// How many searches a STAC API table remembers (by search body).
 const SEARCHES_KEPT: usize = 16;
@@ -134,17 +138,32 @@ impl TableProvider for CubeTable {
         } else {
             Arc::clone(&self.def)
         };
+        // Files whose headers open with no request: EXPLAIN counts their tiles.
+        let known = match state.config().get_extension::<HeaderCache>() {
+            Some(cache) => {
+                let hrefs: Vec<String> = def
+                    .scenes
+                    .iter()
+                    .flat_map(|s| s.assets.iter().flatten())
+                    .map(|a| a.href.clone())
+                    .filter(|h| cache.is_known(h))
+                    .collect();
+                known_headers(state.runtime_env(), &cache, hrefs).await
+            }
+            None => KnownHeaders::new(),
+        };
         match def.options.view {
             View::Chunks => {
                 let projection = projection
                     .cloned()
                     .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
-                let spec = plan(state, &def, &conjuncts, projection, partitions)?;
+                let spec = plan(state, &def, &conjuncts, projection, partitions, &known)?;
                 Ok(Arc::new(CubeScanExec::try_new(spec)?))
             }
             View::Pixels => {
-                let exec =
-                    PixelScanExec::plan(state, &def, &conjuncts, projection, partitions)?;
+                let exec = PixelScanExec::plan(
+                    state, &def, &conjuncts, projection, partitions, &known,
+                )?;
                 Ok(Arc::new(exec))
             }
         }
@@ -165,6 +184,7 @@ pub fn plan(
     conjuncts: &[Expr],
     projection: Vec<usize>,
     partitions: usize,
+    known: &KnownHeaders,
 ) -> Result<ScanSpec> {
     let keep_obs = prune::observations(state, def, conjuncts)?;
     let mut by_chunk: BTreeMap<(i32, i32), Vec<u32>> = BTreeMap::new();
@@ -235,6 +255,11 @@ pub fn plan(
             .collect()
     };
     let (tres, _) = def.grid.resolution();
+    let table_grid = if known.is_empty() {
+        None
+    } else {
+        Some(def.grid.grid()?)
+    };
     for (i, ((cy, cx), observations)) in by_chunk.into_iter().enumerate() {
         if !keep_chunk[i] {
             continue;
@@ -257,6 +282,17 @@ pub fn plan(
                 used_scenes[s] = true;
                 for &b in &bands {
                     if let Some(a) = &scene.assets[b] {
+                        summary.reads += 1;
+                        if let (Some(tiff), Some(g)) = (known.get(&a.href), &table_grid) {
+                            summary.reads_known += 1;
+                            if let Some(p) =
+                                planned_fetch(tiff, a, g, w, def.options.resampling)
+                            {
+                                summary.tiles += p.blocks;
+                                summary.requests += p.requests;
+                                summary.fetch_bytes += p.fetched_bytes;
+                            }
+                        }
                         let sres =
                             a.transform[0].hypot(a.transform[3]).max(f64::MIN_POSITIVE);
                         // Overviews serve coarser grids (about a chunk of pixels);

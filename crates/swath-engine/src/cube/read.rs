@@ -36,6 +36,9 @@ pub struct HeaderCache {
     slots: Mutex<HashMap<String, Slot>>,
     /// Headers from persisted indexes ([`super::index`]), opened with no request.
     snapshots: Mutex<HashMap<String, HeaderSnapshot>>,
+    /// Headers opened from an index while planning, not yet counted in a scan's
+    /// `headers_indexed`.
+    uncounted: Mutex<std::collections::HashSet<String>>,
 }
 
 impl HeaderCache {
@@ -135,8 +138,13 @@ impl HeaderCache {
                     .await
                     {
                         Ok(tiff) => {
-                            if let Some(m) = metrics {
-                                m.headers_indexed.add(1);
+                            match metrics {
+                                Some(m) => m.headers_indexed.add(1),
+                                None => {
+                                    if let Ok(mut u) = self.uncounted.lock() {
+                                        u.insert(href.to_string());
+                                    }
+                                }
                             }
                             return Ok((Arc::new(tiff), stamp));
                         }
@@ -153,6 +161,21 @@ impl HeaderCache {
             })
             .await?;
         Ok(Arc::clone(tiff))
+    }
+
+    /// Whether `href`'s header was opened from an index while planning and is not
+    /// yet counted by a scan (then it is now).
+    fn take_uncounted(&self, href: &str) -> bool {
+        self.uncounted.lock().is_ok_and(|mut u| u.remove(href))
+    }
+
+    /// Whether `href`'s header is open or indexed (it opens with no request).
+    pub fn is_known(&self, href: &str) -> bool {
+        let open = self
+            .slots
+            .lock()
+            .is_ok_and(|s| s.get(href).is_some_and(|c| c.initialized()));
+        open || self.snapshots.lock().is_ok_and(|s| s.contains_key(href))
     }
 
     fn slot(&self, href: &str, stamp: Option<(u64, SystemTime)>) -> Slot {
@@ -251,15 +274,16 @@ impl Reader {
                 .map_err(|e| exec_datafusion_err!("{e}"))?;
             Ok((store, path))
         };
-        self.headers
-            .open(href, store, Some(metrics))
-            .await
-            .map_err(|e| match e {
-                DataFusionError::Execution(m) => DataFusionError::Execution(
-                    crate::stores::explain(Some(&self.config), &url, m),
-                ),
-                other => other,
-            })
+        let opened = self.headers.open(href, store, Some(metrics)).await;
+        if opened.is_ok() && self.headers.take_uncounted(href) {
+            metrics.headers_indexed.add(1);
+        }
+        opened.map_err(|e| match e {
+            DataFusionError::Execution(m) => DataFusionError::Execution(
+                crate::stores::explain(Some(&self.config), &url, m),
+            ),
+            other => other,
+        })
     }
 
     /// Warp one scene's band onto `chunk` into `tile` (only where `tile` is still
@@ -352,34 +376,93 @@ impl Reader {
 
     /// The overview level to read for the table's resolution, and its grid.
     fn level(&self, tiff: &GeoTiff, full: &Grid) -> (usize, Grid) {
-        let levels = tiff.levels();
-        if levels.len() < 2 {
-            return (0, full.clone());
-        }
-        let (tx, ty) = grid_res(&self.table_grid);
-        let (sx, sy) = grid_res(full);
-        let target = (tx / sx).min(ty / sy);
-        let factors: Vec<f64> = levels
-            .iter()
-            .skip(1)
-            .map(|l| tiff.width() as f64 / l.width as f64)
-            .collect();
-        let level = swath_grid::overview_level(1.0, &factors, target);
-        if level == 0 {
-            return (0, full.clone());
-        }
-        let lv = &levels[level];
-        let fx = full.width as f64 / lv.width as f64;
-        let fy = full.height as f64 / lv.height as f64;
-        let t = full.transform;
-        let grid = Grid {
-            crs: full.crs.clone(),
-            transform: [t[0] * fx, t[1] * fy, t[2], t[3] * fx, t[4] * fy, t[5]],
-            width: lv.width,
-            height: lv.height,
-        };
-        (level, grid)
+        choose_level(tiff, full, &self.table_grid)
     }
+}
+
+/// The headers among `hrefs` that open with no request (open in this session or
+/// in a loaded header index), opened.
+pub async fn known_headers(
+    runtime: &Arc<RuntimeEnv>,
+    headers: &HeaderCache,
+    hrefs: Vec<String>,
+) -> HashMap<String, Arc<GeoTiff>> {
+    let mut out = HashMap::new();
+    for href in hrefs {
+        if out.contains_key(&href) || !headers.is_known(&href) {
+            continue;
+        }
+        let Ok(url) = Url::parse(&href) else { continue };
+        let store = || {
+            let store = crate::stores::store(runtime, &url)?;
+            let path = swath_store::object_path(&url)
+                .map_err(|e| exec_datafusion_err!("{e}"))?;
+            Ok((store, path))
+        };
+        match headers.open(&href, store, None).await {
+            Ok(tiff) => {
+                out.insert(href, tiff);
+            }
+            Err(e) => log::debug!("{href}: known header not opened: {e}"),
+        }
+    }
+    out
+}
+
+/// What reading one band of a file whose header is known onto a chunk of the
+/// table grid fetches (at the overview level, and with the merged requests, of
+/// [`Reader::read_into`]). `None` when the chunk does not touch the file.
+pub fn planned_fetch(
+    tiff: &GeoTiff,
+    asset: &AssetRef,
+    table_grid: &Grid,
+    chunk: PixelWindow,
+    resampling: Resampling,
+) -> Option<swath_geotiff::FetchPlan> {
+    let full = if asset.grid_from_header {
+        header_grid(tiff, &asset.href).ok()?
+    } else {
+        asset.grid().ok()?
+    };
+    let (level, grid) = choose_level(tiff, &full, table_grid);
+    let plan = WarpPlan::new(&grid, table_grid, chunk, resampling).ok()??;
+    let sw = plan.src_window();
+    if sw.width == 0 || sw.height == 0 {
+        return None;
+    }
+    let window = Window::new(sw.col as u64, sw.row as u64, sw.width, sw.height);
+    tiff.plan_fetch(level, window, false).ok()
+}
+
+/// The overview level of `tiff` a read onto `table_grid` uses, and its grid.
+fn choose_level(tiff: &GeoTiff, full: &Grid, table_grid: &Grid) -> (usize, Grid) {
+    let levels = tiff.levels();
+    if levels.len() < 2 {
+        return (0, full.clone());
+    }
+    let (tx, ty) = grid_res(table_grid);
+    let (sx, sy) = grid_res(full);
+    let target = (tx / sx).min(ty / sy);
+    let factors: Vec<f64> = levels
+        .iter()
+        .skip(1)
+        .map(|l| tiff.width() as f64 / l.width as f64)
+        .collect();
+    let level = swath_grid::overview_level(1.0, &factors, target);
+    if level == 0 {
+        return (0, full.clone());
+    }
+    let lv = &levels[level];
+    let fx = full.width as f64 / lv.width as f64;
+    let fy = full.height as f64 / lv.height as f64;
+    let t = full.transform;
+    let grid = Grid {
+        crs: full.crs.clone(),
+        transform: [t[0] * fx, t[1] * fy, t[2], t[3] * fx, t[4] * fy, t[5]],
+        width: lv.width,
+        height: lv.height,
+    };
+    (level, grid)
 }
 
 /// A file's grid from its GeoKeys and geotransform.
