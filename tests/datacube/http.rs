@@ -750,4 +750,31 @@ async fn items_without_proj_read_their_grid_only_when_a_query_reads_pixels() {
     let d = def(&ctx, "first_header").await;
     assert_eq!(d.grid.resolution(), (10.0, 10.0));
     assert_eq!(d.grid.crs, "EPSG:32633");
+
+    // The assets unreachable: that table cannot be made, and the error says how;
+    // with `crs` and `resolution`, the table is made and answers metadata queries.
+    drop(server);
+    let server = Http::serve(
+        cat.dir.path(),
+        &["--require-query", "sig=none", "--require-query-for", ".tif"],
+    );
+    let url = server.url(&collection_name(&cat));
+    let ctx = context(1).await;
+    let err = sql_err(
+        &ctx,
+        &format!("CREATE EXTERNAL TABLE t STORED AS STAC LOCATION '{url}' OPTIONS (bands 'red')"),
+    )
+    .await;
+    assert!(err.contains("`crs` and `resolution`"), "{err}");
+    create_url(&ctx, "offline", &url, opts).await;
+    create(&ctx, "here", &cat.collection, opts).await;
+    let meta = "SELECT item_id, datetime, item_count, count(*) AS chunks FROM {t} \
+                GROUP BY item_id, datetime, item_count ORDER BY datetime";
+    assert_same(
+        &sql(&ctx, &meta.replace("{t}", "offline")).await,
+        &sql(&ctx, &meta.replace("{t}", "here")).await,
+        "metadata with the assets unreachable",
+    );
+    let err = sql_err(&ctx, "SELECT sum(rs_tile_count(red)) FROM offline").await;
+    assert!(err.contains("403"), "{err}");
 }

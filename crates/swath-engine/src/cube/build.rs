@@ -134,7 +134,19 @@ pub async fn stac_sources(
                 }));
                 continue;
             }
-            let grid = grids.grid(&source, stores).await.map_err(ext)?;
+            let grid = match grids.grid(&source, stores).await {
+                Ok(grid) => grid,
+                Err(e) if !grid_known => {
+                    return plan_err!(
+                        "item {}: band {want}: the catalogue gives no grid (no proj:*) and \
+                         the asset's header, read to fix the table's grid, failed: {e}; \
+                         give the table `crs` and `resolution` options to make it without \
+                         reading an asset",
+                        item.id
+                    );
+                }
+                Err(e) => return Err(ext(e)),
+            };
             grid_known = true;
             let crs = match &grid.crs {
                 swath_catalog::Crs::Epsg(code) => format!("EPSG:{code}"),
