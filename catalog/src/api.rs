@@ -95,13 +95,7 @@ pub async fn collection_bbox(
     options: &LoadOptions,
 ) -> Result<Option<crate::item::Bbox>> {
     let api = &options.api;
-    let mut root = search_endpoint(url);
-    let path = root
-        .path()
-        .trim_end_matches('/')
-        .trim_end_matches("search")
-        .to_string();
-    root.set_path(&path);
+    let root = api_root(&search_endpoint(url));
     let mut collection = root.clone();
     collection
         .path_segments_mut()
@@ -124,6 +118,18 @@ pub async fn collection_bbox(
         .and_then(Value::as_array)
         .map(|b| b.iter().filter_map(Value::as_f64).collect::<Vec<_>>());
     Ok(first.and_then(|b| crate::item::Bbox::from_slice(&b).ok()))
+}
+
+/// The API's landing page, from its `/search` endpoint.
+fn api_root(endpoint: &Url) -> Url {
+    let mut root = endpoint.clone();
+    let path = root
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("search")
+        .to_string();
+    root.set_path(&path);
+    root
 }
 
 /// Run the search and put the matching items in `out`.
@@ -199,13 +205,7 @@ async fn supports_filter(
     out: &mut Loaded,
 ) -> Result<bool> {
     let max = options.limits.max_document_bytes;
-    let mut root = endpoint.clone();
-    let path = root
-        .path()
-        .trim_end_matches('/')
-        .trim_end_matches("search")
-        .to_string();
-    root.set_path(&path);
+    let root = api_root(endpoint);
     let (landing, bytes) = send(client, &Request::Get(root.clone()), api, max).await?;
     out.stats.documents += 1;
     out.stats.bytes += bytes;

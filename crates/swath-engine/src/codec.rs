@@ -130,11 +130,17 @@ impl PhysicalExtensionCodec for SwathPhysicalCodec {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         if buf.starts_with(SCAN_TAG) {
             let spec: ScanSpec = decode(buf)?;
-            return Ok(Arc::new(CubeScanExec::try_new(spec)?));
+            return Ok(Arc::new(match inputs {
+                [slices] => CubeScanExec::with_slices(spec, Arc::clone(slices))?,
+                _ => CubeScanExec::try_new(spec)?,
+            }));
         }
         if buf.starts_with(PIXEL_TAG) {
             let spec: PixelSpec = decode(buf)?;
-            return Ok(Arc::new(PixelScanExec::try_new(spec)?));
+            return Ok(Arc::new(match inputs {
+                [slices] => PixelScanExec::with_slices(spec, Arc::clone(slices))?,
+                _ => PixelScanExec::try_new(spec)?,
+            }));
         }
         self.inner.try_decode(buf, inputs, ctx, proto_converter)
     }

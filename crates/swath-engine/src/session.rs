@@ -182,3 +182,52 @@ pub async fn context(cfg: &EngineConfig) -> Result<SessionContext> {
     }
     Ok(ctx)
 }
+
+/// The session configuration of a cluster process (`swath scheduler`, `swath
+/// executor`): Ballista's, with Swath's codecs and `swath.*` settings, and this
+/// process's store registry and header cache (shared by its tasks and queries).
+pub fn cluster_config(
+    registry: &Arc<swath_store::Registry>,
+    headers: &Arc<crate::cube::read::HeaderCache>,
+) -> SessionConfig {
+    let engine = EngineConfig {
+        mode: Mode::Remote(String::new()),
+        ..EngineConfig::default()
+    };
+    session_config(&engine)
+        .with_extension(Arc::clone(registry))
+        .with_extension(Arc::clone(headers))
+}
+
+/// The runtime of a cluster process: its own stores (credentials from its own
+/// environment, never from plans), spill files under `work_dir`.
+pub fn cluster_runtime(
+    registry: &Arc<swath_store::Registry>,
+    work_dir: Option<&std::path::Path>,
+) -> Result<Arc<datafusion::execution::runtime_env::RuntimeEnv>> {
+    let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(
+        crate::stores::SwathObjectStores(Arc::clone(registry)),
+    ));
+    if let Some(dir) = work_dir {
+        runtime = runtime.with_temp_file_path(dir);
+    }
+    runtime.build_arc()
+}
+
+/// A cluster process's session for `config` (a client's settings over
+/// [`cluster_config`]): Swath's functions, table factories and output formats,
+/// COPY allowed under `roots` only.
+pub fn cluster_state(
+    config: SessionConfig,
+    runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+    roots: &OutputRoots,
+) -> Result<SessionState> {
+    let mut state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_physical_optimizer_rule(Arc::new(crate::batches::TileBatches))
+        .build();
+    register_with(&mut state, roots)?;
+    Ok(state)
+}

@@ -31,6 +31,10 @@ pub enum Command {
     /// Keep the COG headers of a catalogue's assets in a header index, so later
     /// queries open them with no request.
     Index(crate::index::IndexArgs),
+    /// Run a cluster scheduler (Apache Ballista) with Swath's functions and tables.
+    Scheduler(crate::cluster::SchedulerArgs),
+    /// Run a cluster executor that registers with a scheduler.
+    Executor(crate::cluster::ExecutorArgs),
 }
 
 /// Parse the process arguments, run the command, and map errors to exit status 1 with
@@ -64,6 +68,8 @@ pub fn main() -> ExitCode {
             Some(Command::Demo(args)) => crate::demo::run(&args, &cli.shell).await,
             Some(Command::Quicklook(args)) => crate::quicklook::run(&args).await,
             Some(Command::Index(args)) => crate::index::run(&args).await,
+            Some(Command::Scheduler(args)) => crate::cluster::scheduler(&args).await,
+            Some(Command::Executor(args)) => crate::cluster::executor(&args).await,
             None => crate::shell::run(&cli.shell).await,
         }
     });

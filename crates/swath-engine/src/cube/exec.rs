@@ -105,22 +105,73 @@ pub struct ScanSpec {
 }
 
 /// The scan of a datacube table's chunk view.
+///
+/// Its one child is a small in-memory plan whose partition `i` holds one row: the
+/// index of the scan partition (its list of chunks) that partition `i` reads. A
+/// cluster scheduler that gives a task only some partitions of a stage rewrites
+/// that child (as it does any in-memory or file scan), so each task reads exactly
+/// its own chunks; embedded, partition `i` reads chunk list `i`.
 #[derive(Debug)]
 pub struct CubeScanExec {
     spec: Arc<ScanSpec>,
+    slices: Arc<dyn ExecutionPlan>,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
 }
 
+/// The schema of a scan's partition slices: the chunk list each partition reads.
+fn slice_schema() -> SchemaRef {
+    Arc::new(arrow::datatypes::Schema::new(vec![Field::new(
+        "scan_partition",
+        arrow::datatypes::DataType::UInt32,
+        false,
+    )]))
+}
+
+/// Partition `i` of it holds `i`: every chunk list of the scan, in order.
+pub fn all_slices(partitions: usize) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = slice_schema();
+    let parts = (0..partitions.max(1))
+        .map(|i| {
+            RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(arrow::array::UInt32Array::from(vec![i as u32])) as ArrayRef
+                ],
+            )
+            .map(|b| vec![b])
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let exec: Arc<dyn ExecutionPlan> =
+        datafusion::datasource::memory::MemorySourceConfig::try_new_exec(
+            &parts, schema, None,
+        )?;
+    Ok(exec)
+}
+
 impl CubeScanExec {
-    /// A scan doing `spec`.
+    /// A scan doing `spec`, every partition its own chunk list.
     pub fn try_new(spec: ScanSpec) -> Result<Self> {
+        let slices = all_slices(spec.partitions.len())?;
+        Self::with_slices(spec, slices)
+    }
+
+    /// A scan doing `spec` whose partition `i` reads the chunk list named by
+    /// partition `i` of `slices`.
+    pub fn with_slices(spec: ScanSpec, slices: Arc<dyn ExecutionPlan>) -> Result<Self> {
+        if slices.schema() != slice_schema() {
+            return internal_err!(
+                "CubeScanExec: its child is not a partition slice list"
+            );
+        }
         let full = schema::chunk_schema(&spec.def);
         let schema = Arc::new(full.project(&spec.projection)?);
-        let properties = Arc::new(properties(&schema, spec.partitions.len()));
+        let n = slices.properties().output_partitioning().partition_count();
+        let properties = Arc::new(properties(&schema, n));
         Ok(CubeScanExec {
             spec: Arc::new(spec),
+            slices,
             schema,
             properties,
             metrics: ExecutionPlanMetricsSet::new(),
@@ -130,6 +181,11 @@ impl CubeScanExec {
     /// What the scan does.
     pub fn spec(&self) -> &ScanSpec {
         &self.spec
+    }
+
+    /// The partition slice list (its child).
+    pub fn slices(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.slices
     }
 }
 
@@ -275,7 +331,12 @@ impl ExecutionPlan for CubeScanExec {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
+        vec![&self.slices]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        // Each slice names one chunk list: never spread over other partitions.
+        vec![false]
     }
 
     fn apply_expressions(
@@ -289,10 +350,12 @@ impl ExecutionPlan for CubeScanExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if children.is_empty() {
-            Ok(self)
-        } else {
-            internal_err!("CubeScanExec has no children")
+        match <[_; 1]>::try_from(children) {
+            Ok([slices]) => Ok(Arc::new(CubeScanExec::with_slices(
+                self.spec.as_ref().clone(),
+                slices,
+            )?)),
+            Err(_) => internal_err!("CubeScanExec has one child"),
         }
     }
 
@@ -301,16 +364,22 @@ impl ExecutionPlan for CubeScanExec {
     }
 
     fn partition_statistics(&self, partition: Option<usize>) -> Result<Arc<Statistics>> {
-        let rows = match partition {
-            None => self.spec.summary.rows,
-            Some(p) => self
-                .spec
-                .partitions
-                .get(p)
-                .map_or(0, |tasks| tasks.iter().map(|t| t.observations.len()).sum()),
+        let whole = self.properties.output_partitioning().partition_count()
+            == self.spec.partitions.len();
+        let stats = match partition {
+            None if whole => Statistics::new_unknown(&self.schema)
+                .with_num_rows(Precision::Exact(self.spec.summary.rows)),
+            Some(p) if whole => {
+                let rows =
+                    self.spec.partitions.get(p).map_or(0, |tasks| {
+                        tasks.iter().map(|t| t.observations.len()).sum()
+                    });
+                Statistics::new_unknown(&self.schema)
+                    .with_num_rows(Precision::Exact(rows))
+            }
+            // A task's share of the scan: which chunk lists is known when it runs.
+            _ => Statistics::new_unknown(&self.schema),
         };
-        let stats =
-            Statistics::new_unknown(&self.schema).with_num_rows(Precision::Exact(rows));
         Ok(Arc::new(stats))
     }
 
@@ -319,9 +388,57 @@ impl ExecutionPlan for CubeScanExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let Some(tasks) = self.spec.partitions.get(partition) else {
+        use futures::TryStreamExt;
+        let slices = self.slices.execute(partition, Arc::clone(&context))?;
+        let scan = ScanPartition {
+            spec: Arc::clone(&self.spec),
+            schema: Arc::clone(&self.schema),
+            metrics: self.metrics.clone(),
+        };
+        let stream = futures::stream::once(async move {
+            let batches: Vec<RecordBatch> = slices.try_collect().await?;
+            let list = batches
+                .iter()
+                .find(|b| b.num_rows() > 0)
+                .and_then(|b| {
+                    b.column(0)
+                        .as_any()
+                        .downcast_ref::<arrow::array::UInt32Array>()
+                        .map(|a| a.value(0) as usize)
+                })
+                .ok_or_else(|| {
+                    datafusion::common::internal_datafusion_err!(
+                        "CubeScanExec: partition {partition} has no chunk list"
+                    )
+                })?;
+            scan.stream(list, partition, context)
+        })
+        .try_flatten();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream,
+        )))
+    }
+}
+
+/// What one partition of a scan needs to read its chunk list.
+struct ScanPartition {
+    spec: Arc<ScanSpec>,
+    schema: SchemaRef,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl ScanPartition {
+    /// Read chunk list `list` of the scan as output partition `partition`.
+    fn stream(
+        &self,
+        list: usize,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let Some(tasks) = self.spec.partitions.get(list) else {
             return exec_err!(
-                "CubeScanExec: partition {partition} asked, the scan has {}",
+                "CubeScanExec: chunk list {list} asked, the scan has {}",
                 self.spec.partitions.len()
             );
         };

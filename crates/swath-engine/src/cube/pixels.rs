@@ -229,12 +229,20 @@ impl PixelScanExec {
 
     /// A pixel scan doing `spec`.
     pub fn try_new(spec: PixelSpec) -> Result<Self> {
-        let inner = Arc::new(CubeScanExec::try_new(spec.chunks.clone())?);
+        let slices = super::exec::all_slices(spec.chunks.partitions.len())?;
+        Self::with_slices(spec, slices)
+    }
+
+    /// A pixel scan doing `spec` over the chunk lists `slices` names (see
+    /// [`CubeScanExec`]: the child a cluster scheduler restricts per task).
+    pub fn with_slices(spec: PixelSpec, slices: Arc<dyn ExecutionPlan>) -> Result<Self> {
+        let inner = Arc::new(CubeScanExec::with_slices(spec.chunks.clone(), slices)?);
         let full = schema::pixel_schema(&spec.chunks.def);
         let schema = Arc::new(full.project(&spec.projection)?);
+        let n = inner.properties().output_partitioning().partition_count();
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(&schema)),
-            Partitioning::UnknownPartitioning(spec.chunks.partitions.len().max(1)),
+            Partitioning::UnknownPartitioning(n.max(1)),
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
@@ -289,7 +297,11 @@ impl ExecutionPlan for PixelScanExec {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
+        vec![self.inner.slices()]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
     }
 
     fn apply_expressions(
@@ -303,10 +315,12 @@ impl ExecutionPlan for PixelScanExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if children.is_empty() {
-            Ok(self)
-        } else {
-            internal_err!("PixelScanExec has no children")
+        match <[_; 1]>::try_from(children) {
+            Ok([slices]) => Ok(Arc::new(PixelScanExec::with_slices(
+                self.spec.as_ref().clone(),
+                slices,
+            )?)),
+            Err(_) => internal_err!("PixelScanExec has one child"),
         }
     }
 

@@ -49,6 +49,10 @@ pub struct ShellArgs {
     /// Directories or URLs COPY may write into; may be repeated (default: anywhere).
     #[arg(long = "output-root", value_name = "PATH")]
     pub output_root: Vec<String>,
+    /// Run every statement on a cluster: its scheduler's `df://HOST:PORT`
+    /// (`swath scheduler`; default: in this process).
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
     /// Rows shown in table format (0: all).
     #[arg(long, default_value_t = 40)]
     pub max_rows: usize,
@@ -133,11 +137,15 @@ impl Shell {
         if args.threads == Some(0) {
             return Err("--threads must be at least 1".into());
         }
+        let mode = match &args.cluster {
+            Some(url) => swath_engine::Mode::Remote(url.clone()),
+            None => swath_engine::Mode::Embedded,
+        };
         let config = EngineConfig {
             target_partitions: args.threads,
             memory_limit,
             output_roots: args.output_root.clone(),
-            ..EngineConfig::default()
+            mode,
         };
         let ctx = swath_engine::context(&config)
             .await

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 mod bench;
+mod cluster;
 mod shell;
 
 fn swath() -> Command {

@@ -1,0 +1,183 @@
+//! A cluster of real processes on loopback: `swath scheduler` and two `swath
+//! executor`s started by the test, queried with `swath --cluster`; the results
+//! equal the embedded engine's.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::swath;
+
+/// A child process killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free port on 127.0.0.1 whose successor is free too.
+fn free_port_pair() -> u16 {
+    for _ in 0..50 {
+        let a = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = a.local_addr().expect("addr").port();
+        if port < u16::MAX && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no two free ports in a row");
+}
+
+fn start(args: &[&str], log: &std::path::Path) -> Process {
+    let log = std::fs::File::create(log).expect("log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_swath"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start");
+    Process(child)
+}
+
+/// `swath [--cluster URL] --format csv -c SQL`: stdout, or the error text.
+fn query(cluster: Option<&str>, sql: &str) -> Result<String, String> {
+    let mut cmd = swath();
+    if let Some(url) = cluster {
+        cmd.args(["--cluster", url]);
+    }
+    let out = cmd
+        .args(["--threads", "2", "--format", "csv", "-c", sql])
+        .output()
+        .expect("run");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[test]
+fn scheduler_and_two_executors_answer_as_the_embedded_engine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cat =
+        swath_synth::generate(&dir.path().join("cat"), &swath_synth::SynthSpec::tiny())
+            .expect("catalogue");
+    let collection = cat.collection.display().to_string();
+
+    let port = free_port_pair();
+    let scheduler = format!("127.0.0.1:{port}");
+    let _scheduler = start(
+        &[
+            "scheduler",
+            "--bind",
+            &scheduler,
+            "--executor-timeout",
+            "10",
+        ],
+        &dir.path().join("scheduler.log"),
+    );
+    let mut executors = Vec::new();
+    for i in 0..2 {
+        let p = free_port_pair();
+        let work = dir.path().join(format!("work{i}"));
+        std::fs::create_dir_all(&work).expect("work dir");
+        executors.push(start(
+            &[
+                "executor",
+                "--scheduler",
+                &scheduler,
+                "--bind",
+                &format!("127.0.0.1:{p}"),
+                "--concurrent-tasks",
+                "1",
+                "--heartbeat",
+                "2",
+                "--work-dir",
+                &work.display().to_string(),
+            ],
+            &dir.path().join(format!("executor{i}.log")),
+        ));
+    }
+    let url = format!("df://{scheduler}");
+
+    // Bounded wait for the cluster to answer.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        match query(Some(&url), "SELECT 41 + 1 AS answer") {
+            Ok(out) if out.contains("42") => break,
+            other => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the cluster did not answer: {other:?}\nscheduler: {}",
+                    std::fs::read_to_string(dir.path().join("scheduler.log"))
+                        .unwrap_or_default()
+                );
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+
+    let create = format!(
+        "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
+         OPTIONS (bands 'red,nir,scl', chunk_size '32');"
+    );
+    let queries = [
+        // Metadata and a shuffle on chunk position.
+        "SELECT chunk_x, chunk_y, count(*) AS obs, sum(rs_tile_count(red)) AS valid, \
+         sum(rs_tile_sum(red)) AS total FROM s2 GROUP BY chunk_x, chunk_y \
+         ORDER BY chunk_y, chunk_x",
+        // A temporal reducer (a UDAF) across executors: W2's masked median.
+        "SELECT chunk_x, chunk_y, \
+         rs_tile_mean(rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS red \
+         FROM s2 GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x",
+        // W1's NDVI time series.
+        "SELECT solar_day, \
+         round(avg(rs_tile_mean(rs_mask(rs_ndvi(nir, red), \
+         rs_class_mask(scl, 0, 3, 8, 9, 10)))), 9) AS ndvi \
+         FROM s2 GROUP BY solar_day ORDER BY solar_day",
+    ];
+    for q in queries {
+        let sql = format!("{create} {q}");
+        let embedded = query(None, &sql).expect("embedded");
+        let cluster = query(Some(&url), &sql).unwrap_or_else(|e| panic!("{q}: {e}"));
+        assert!(embedded.lines().count() > 2, "{embedded}");
+        assert_eq!(cluster, embedded, "{q}");
+    }
+
+    // The plan is the cluster's: a distributed query, not a local one.
+    let plan = query(
+        Some(&url),
+        &format!("{create} EXPLAIN SELECT count(*) FROM s2"),
+    )
+    .expect("explain");
+    assert!(
+        plan.contains("distributed_plan") && plan.contains("ShuffleWriterExec"),
+        "{plan}"
+    );
+
+    // An executor stopped with SIGTERM leaves; the other one still answers.
+    let first = executors.remove(0);
+    let pid = first.0.id().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut first = first;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while first.0.try_wait().expect("wait").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the executor did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let sql = format!("{create} {}", queries[0]);
+    assert_eq!(
+        query(Some(&url), &sql).expect("one executor"),
+        query(None, &sql).expect("embedded")
+    );
+}
