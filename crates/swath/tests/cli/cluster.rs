@@ -181,3 +181,135 @@ fn scheduler_and_two_executors_answer_as_the_embedded_engine() {
         query(None, &sql).expect("embedded")
     );
 }
+
+/// Every file under `dir`.
+fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn an_executor_killed_mid_query_does_not_lose_the_query() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = swath_synth::SynthSpec::tiny();
+    spec.size = 256;
+    spec.block_size = 64;
+    spec.dates = 6;
+    let cat = swath_synth::generate(&dir.path().join("cat"), &spec).expect("catalogue");
+    let collection = cat.collection.display().to_string();
+
+    let port = free_port_pair();
+    let scheduler = format!("127.0.0.1:{port}");
+    let _scheduler = start(
+        &["scheduler", "--bind", &scheduler, "--executor-timeout", "6"],
+        &dir.path().join("scheduler.log"),
+    );
+    let mut executors = Vec::new();
+    let mut work_dirs = Vec::new();
+    for i in 0..2 {
+        let p = free_port_pair();
+        let work = dir.path().join(format!("work{i}"));
+        std::fs::create_dir_all(&work).expect("work dir");
+        executors.push(Some(start(
+            &[
+                "executor",
+                "--scheduler",
+                &scheduler,
+                "--bind",
+                &format!("127.0.0.1:{p}"),
+                "--concurrent-tasks",
+                "1",
+                "--heartbeat",
+                "1",
+                "--work-dir",
+                &work.display().to_string(),
+            ],
+            &dir.path().join(format!("executor{i}.log")),
+        )));
+        work_dirs.push(work);
+    }
+    let url = format!("df://{scheduler}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while query(Some(&url), "SELECT 1 AS one").is_err() {
+        assert!(Instant::now() < deadline, "the cluster did not answer");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // W2's masked median composite, in 8 scan partitions (tasks) over 2 one-slot
+    // executors.
+    let sql = format!(
+        "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
+         OPTIONS (bands 'red,nir,scl', chunk_size '64'); \
+         SELECT chunk_x, chunk_y, \
+         rs_tile_sum(rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS red, \
+         rs_tile_sum(rs_median(rs_mask(nir, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS nir \
+         FROM s2 GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x"
+    );
+    let embedded = query(None, &sql).expect("embedded");
+    assert!(embedded.lines().count() > 10, "{embedded}");
+
+    // The client, bounded; executor 0 is SIGKILLed once it has written its first
+    // shuffle output (a task done).
+    let before: std::collections::HashSet<_> =
+        files_in(&work_dirs[0]).into_iter().collect();
+    let client = Command::new("timeout")
+        .arg("300")
+        .arg(env!("CARGO_BIN_EXE_swath"))
+        .args([
+            "--cluster",
+            &url,
+            "--threads",
+            "8",
+            "--format",
+            "csv",
+            "-c",
+            &sql,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("client");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while files_in(&work_dirs[0]).iter().all(|f| before.contains(f)) {
+        assert!(
+            Instant::now() < deadline,
+            "executor 0 never finished a task"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut client = client;
+    assert!(
+        client.try_wait().expect("client").is_none(),
+        "the query ended before an executor could be killed mid-query"
+    );
+    let killed = executors[0].take().expect("executor 0");
+    let pid = killed.0.id().to_string();
+    let status = Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    drop(killed);
+    let out = client.wait_with_output().expect("client ends");
+    assert!(
+        out.status.success(),
+        "the query failed after an executor was lost: {}\nscheduler: {}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(dir.path().join("scheduler.log")).unwrap_or_default()
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), embedded);
+}
