@@ -161,8 +161,9 @@ fn scheduler_and_two_executors_answer_as_the_embedded_engine() {
     // An executor stopped with SIGTERM leaves; the other one still answers.
     let first = executors.remove(0);
     let pid = first.0.id().to_string();
-    let status = Command::new("kill")
-        .args(["-TERM", &pid])
+    // The shell's `kill` builtin: no procps needed.
+    let status = Command::new("sh")
+        .args(["-c", "kill -TERM \"$1\"", "sh", &pid])
         .status()
         .expect("kill");
     assert!(status.success());
@@ -296,13 +297,9 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
         client.try_wait().expect("client").is_none(),
         "the query ended before an executor could be killed mid-query"
     );
-    let killed = executors[0].take().expect("executor 0");
-    let pid = killed.0.id().to_string();
-    let status = Command::new("kill")
-        .args(["-KILL", &pid])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    // SIGKILL (what `Child::kill` sends on Unix).
+    let mut killed = executors[0].take().expect("executor 0");
+    killed.0.kill().expect("SIGKILL");
     drop(killed);
     let out = client.wait_with_output().expect("client ends");
     assert!(
