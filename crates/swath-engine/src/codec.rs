@@ -21,11 +21,29 @@ use datafusion_proto::physical_plan::{
     PhysicalExtensionCodec, PhysicalProtoConverterExtension,
 };
 
+use datafusion::datasource::physical_plan::FileSinkConfig;
+use datafusion::datasource::sink::DataSinkExec;
+
 use crate::cube::{CubeDef, CubeScanExec, CubeTable, PixelScanExec, PixelSpec, ScanSpec};
+use crate::output::{
+    CogFormatFactory, OutputRoots, PngFormatFactory, PortableSink, ZarrFormatFactory,
+};
 
 const TABLE_TAG: &[u8; 4] = b"GSWT";
 const SCAN_TAG: &[u8; 4] = b"GSWS";
 const PIXEL_TAG: &[u8; 4] = b"GSWP";
+const FORMAT_TAG: &[u8; 4] = b"GSWF";
+const SINK_TAG: &[u8; 4] = b"GSWO";
+
+/// A raster output's sink as it travels: the format, COPY options, provenance,
+/// and the destination as DataFusion's protobuf `FileSinkConfig`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SinkPayload {
+    format: String,
+    options: std::collections::HashMap<String, String>,
+    inputs: crate::output::provenance::Inputs,
+    config: Vec<u8>,
+}
 
 fn encode<T: serde::Serialize>(
     tag: &[u8; 4],
@@ -42,10 +60,22 @@ fn decode<T: serde::de::DeserializeOwned>(buf: &[u8]) -> Result<T> {
         .map_err(|e| internal_datafusion_err!("decoding a Swath plan node: {e}"))
 }
 
-/// Logical codec: datacube tables, then Ballista's.
+/// Logical codec: datacube tables and raster output formats, then Ballista's.
 #[derive(Debug, Default)]
 pub struct SwathLogicalCodec {
     inner: BallistaLogicalExtensionCodec,
+    /// Where the formats it decodes may write (the decoding process's own rule).
+    roots: OutputRoots,
+}
+
+impl SwathLogicalCodec {
+    /// A codec whose decoded output formats write under `roots` only.
+    pub fn with_roots(roots: OutputRoots) -> Self {
+        SwathLogicalCodec {
+            inner: BallistaLogicalExtensionCodec::default(),
+            roots,
+        }
+    }
 }
 
 impl LogicalExtensionCodec for SwathLogicalCodec {
@@ -94,6 +124,20 @@ impl LogicalExtensionCodec for SwathLogicalCodec {
         buf: &[u8],
         ctx: &TaskContext,
     ) -> Result<Arc<dyn datafusion::datasource::file_format::FileFormatFactory>> {
+        if buf.starts_with(FORMAT_TAG) {
+            let name: String = decode(buf)?;
+            let roots = self.roots.clone();
+            return Ok(match name.as_str() {
+                "COG" => Arc::new(CogFormatFactory { roots }),
+                "ZARR" => Arc::new(ZarrFormatFactory { roots }),
+                "PNG" => Arc::new(PngFormatFactory { roots }),
+                other => {
+                    return Err(internal_datafusion_err!(
+                        "unknown raster format {other}"
+                    ));
+                }
+            });
+        }
         self.inner.try_decode_file_format(buf, ctx)
     }
 
@@ -102,7 +146,20 @@ impl LogicalExtensionCodec for SwathLogicalCodec {
         buf: &mut Vec<u8>,
         node: Arc<dyn datafusion::datasource::file_format::FileFormatFactory>,
     ) -> Result<()> {
-        self.inner.try_encode_file_format(buf, node)
+        let any: &dyn std::any::Any = node.as_ref();
+        let name = if any.is::<CogFormatFactory>() {
+            Some("COG")
+        } else if any.is::<ZarrFormatFactory>() {
+            Some("ZARR")
+        } else if any.is::<PngFormatFactory>() {
+            Some("PNG")
+        } else {
+            None
+        };
+        match name {
+            Some(name) => encode(FORMAT_TAG, &name, buf),
+            None => self.inner.try_encode_file_format(buf, node),
+        }
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
@@ -135,6 +192,32 @@ impl PhysicalExtensionCodec for SwathPhysicalCodec {
                 _ => CubeScanExec::try_new(spec)?,
             }));
         }
+        if buf.starts_with(SINK_TAG) {
+            use prost::Message;
+            let payload: SinkPayload = decode(buf)?;
+            let [input] = inputs else {
+                return Err(internal_datafusion_err!("a raster output has one input"));
+            };
+            let proto = datafusion_proto::protobuf::FileSinkConfig::decode(
+                payload.config.as_slice(),
+            )
+            .map_err(|e| {
+                internal_datafusion_err!("decoding an output's destination: {e}")
+            })?;
+            let config = FileSinkConfig::try_from(&proto)?;
+            let sink = PortableSink::rebuild(
+                &payload.format,
+                payload.options,
+                config,
+                payload.inputs,
+                input,
+            )?;
+            return Ok(Arc::new(DataSinkExec::new(
+                Arc::clone(input),
+                Arc::new(sink),
+                None,
+            )));
+        }
         if buf.starts_with(PIXEL_TAG) {
             let spec: PixelSpec = decode(buf)?;
             return Ok(Arc::new(match inputs {
@@ -157,6 +240,20 @@ impl PhysicalExtensionCodec for SwathPhysicalCodec {
         }
         if let Some(scan) = any.downcast_ref::<PixelScanExec>() {
             return encode(PIXEL_TAG, scan.spec(), buf);
+        }
+        if let Some(exec) = any.downcast_ref::<DataSinkExec>()
+            && let Some(sink) = exec.sink().downcast_ref::<PortableSink>()
+        {
+            use prost::Message;
+            let proto =
+                datafusion_proto::protobuf::FileSinkConfig::try_from(&sink.config)?;
+            let payload = SinkPayload {
+                format: sink.format.clone(),
+                options: sink.options.clone(),
+                inputs: sink.inputs.clone(),
+                config: proto.encode_to_vec(),
+            };
+            return encode(SINK_TAG, &payload, buf);
         }
         self.inner.try_encode(node, buf, proto_converter)
     }

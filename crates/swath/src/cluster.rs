@@ -112,10 +112,11 @@ pub async fn scheduler(args: &SchedulerArgs) -> Result<(), String> {
     config.expire_dead_executor_interval_seconds = (args.executor_timeout / 3).max(1);
     config.no_executors_grace_period_seconds = config.executor_timeout_seconds;
     config.override_config_producer = Some(Arc::new(move || producer_base.clone()));
+    config.override_logical_codec =
+        Some(Arc::new(SwathLogicalCodec::with_roots(roots.clone())));
     config.override_session_builder = Some(Arc::new(move |c: SessionConfig| {
         cluster_state(c, Arc::clone(&runtime), &roots)
     }));
-    config.override_logical_codec = Some(Arc::new(SwathLogicalCodec::default()));
     config.override_physical_codec = Some(Arc::new(SwathPhysicalCodec::default()));
     let cluster = BallistaCluster::new_from_config(&config)
         .await
@@ -203,7 +204,9 @@ pub async fn executor(args: &ExecutorArgs) -> Result<(), String> {
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(
             &state,
         ))),
-        override_logical_codec: Some(Arc::new(SwathLogicalCodec::default())),
+        override_logical_codec: Some(Arc::new(SwathLogicalCodec::with_roots(
+            roots.clone(),
+        ))),
         override_physical_codec: Some(Arc::new(SwathPhysicalCodec::default())),
         override_config_producer: Some(Arc::new(move || base.clone())),
         override_runtime_producer: Some(Arc::new(move |_: &SessionConfig| {

@@ -163,12 +163,13 @@ impl RasterOutput for CogOutput {
         &self,
         input: &Arc<dyn ExecutionPlan>,
         conf: FileSinkConfig,
+        inputs: Inputs,
     ) -> Result<Arc<dyn DataSink>> {
         Ok(Arc::new(CogSink {
             config: conf,
             options: self.options.clone(),
             mosaic: Mosaic::plan(&input.schema(), "COG output", true)?,
-            inputs: Inputs::of(input),
+            inputs,
         }))
     }
 }

@@ -41,11 +41,12 @@ pub(crate) trait RasterOutput: fmt::Debug + Send + Sync + 'static {
         Self: Sized;
 
     /// The sink writing `input`'s rows to `conf`'s path (plan errors for queries that
-    /// are not chunk rows).
+    /// are not chunk rows), recording `inputs` as the output's provenance.
     fn sink(
         &self,
         input: &Arc<dyn ExecutionPlan>,
         conf: FileSinkConfig,
+        inputs: provenance::Inputs,
     ) -> Result<Arc<dyn DataSink>>;
 }
 
@@ -127,6 +128,7 @@ macro_rules! output_factory {
             > {
                 Ok(std::sync::Arc::new($crate::output::OutputFormat {
                     output: <$output as $crate::output::RasterOutput>::parse(options)?,
+                    options: options.clone(),
                     roots: self.roots.clone(),
                 }))
             }
@@ -136,6 +138,7 @@ macro_rules! output_factory {
             ) -> std::sync::Arc<dyn datafusion::datasource::file_format::FileFormat> {
                 std::sync::Arc::new($crate::output::OutputFormat {
                     output: <$output>::default(),
+                    options: std::collections::HashMap::new(),
                     roots: self.roots.clone(),
                 })
             }
@@ -148,6 +151,8 @@ pub(crate) use output_factory;
 #[derive(Debug)]
 pub(crate) struct OutputFormat<T> {
     pub(crate) output: T,
+    /// The COPY options it was parsed from (a cluster executor parses them again).
+    pub(crate) options: std::collections::HashMap<String, String>,
     pub(crate) roots: OutputRoots,
 }
 
@@ -213,7 +218,15 @@ impl<T: RasterOutput> FileFormat for OutputFormat<T> {
             return plan_err!("{} output: PARTITIONED BY is not supported", T::NAME);
         }
         self.roots.check(T::NAME, &conf)?;
-        let sink = self.output.sink(&input, conf)?;
+        let inputs = provenance::Inputs::of(&input);
+        let inner = self.output.sink(&input, conf.clone(), inputs.clone())?;
+        let sink = Arc::new(PortableSink {
+            format: T::NAME.to_string(),
+            options: self.options.clone(),
+            config: conf,
+            inputs,
+            inner,
+        });
         Ok(Arc::new(DataSinkExec::new(input, sink, None)))
     }
 
@@ -224,5 +237,87 @@ impl<T: RasterOutput> FileFormat for OutputFormat<T> {
                 table_schema,
             ),
         )
+    }
+}
+
+/// A raster output's sink with what it was made from, so a cluster scheduler can
+/// send it to the executor that writes: the format, the COPY options, the
+/// destination and the provenance (taken from the whole plan where it was made;
+/// the executor sees only its stage). Writing is the inner sink's.
+#[derive(Debug)]
+pub struct PortableSink {
+    /// `COG`, `ZARR` or `PNG`.
+    pub format: String,
+    /// The COPY options.
+    pub options: std::collections::HashMap<String, String>,
+    /// Where to write.
+    pub config: FileSinkConfig,
+    /// What went into the output.
+    pub inputs: provenance::Inputs,
+    inner: Arc<dyn DataSink>,
+}
+
+impl PortableSink {
+    /// Make the sink again from its parts, over `input` (as an executor does).
+    pub fn rebuild(
+        format: &str,
+        options: std::collections::HashMap<String, String>,
+        config: FileSinkConfig,
+        inputs: provenance::Inputs,
+        input: &Arc<dyn ExecutionPlan>,
+    ) -> Result<PortableSink> {
+        fn make<T: RasterOutput>(
+            options: &std::collections::HashMap<String, String>,
+            config: &FileSinkConfig,
+            inputs: &provenance::Inputs,
+            input: &Arc<dyn ExecutionPlan>,
+        ) -> Result<Arc<dyn DataSink>> {
+            T::parse(options)?.sink(input, config.clone(), inputs.clone())
+        }
+        let inner = if format == <cog::CogOutput as RasterOutput>::NAME {
+            make::<cog::CogOutput>(&options, &config, &inputs, input)?
+        } else if format == <zarr::ZarrOutput as RasterOutput>::NAME {
+            make::<zarr::ZarrOutput>(&options, &config, &inputs, input)?
+        } else if format == <png::PngOutput as RasterOutput>::NAME {
+            make::<png::PngOutput>(&options, &config, &inputs, input)?
+        } else {
+            return plan_err!("unknown raster output {format:?}");
+        };
+        Ok(PortableSink {
+            format: format.to_string(),
+            options,
+            config,
+            inputs,
+            inner,
+        })
+    }
+}
+
+impl datafusion::physical_plan::DisplayAs for PortableSink {
+    fn fmt_as(
+        &self,
+        t: datafusion::physical_plan::DisplayFormatType,
+        f: &mut fmt::Formatter,
+    ) -> fmt::Result {
+        self.inner.fmt_as(t, f)
+    }
+}
+
+#[async_trait]
+impl DataSink for PortableSink {
+    fn metrics(&self) -> Option<datafusion::physical_plan::metrics::MetricsSet> {
+        self.inner.metrics()
+    }
+
+    fn schema(&self) -> &SchemaRef {
+        self.inner.schema()
+    }
+
+    async fn write_all(
+        &self,
+        data: datafusion::execution::SendableRecordBatchStream,
+        context: &Arc<datafusion::execution::TaskContext>,
+    ) -> Result<u64> {
+        self.inner.write_all(data, context).await
     }
 }

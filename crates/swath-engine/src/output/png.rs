@@ -166,6 +166,7 @@ impl RasterOutput for PngOutput {
         &self,
         input: &Arc<dyn ExecutionPlan>,
         conf: FileSinkConfig,
+        _inputs: super::provenance::Inputs,
     ) -> Result<Arc<dyn DataSink>> {
         let schema = input.schema();
         let picture = if schema.fields().iter().any(|f| is_tile_type(f.data_type())) {

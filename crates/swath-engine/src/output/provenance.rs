@@ -28,7 +28,7 @@ pub fn current_statement() -> Option<String> {
 }
 
 /// What went into an output.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Inputs {
     /// The SQL statement, when known.
     pub statement: Option<String>,

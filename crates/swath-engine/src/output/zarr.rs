@@ -89,13 +89,14 @@ impl RasterOutput for ZarrOutput {
         &self,
         input: &Arc<dyn ExecutionPlan>,
         conf: FileSinkConfig,
+        inputs: Inputs,
     ) -> Result<Arc<dyn DataSink>> {
         Ok(Arc::new(ZarrSink {
             config: conf,
             level: self.level,
             overwrite: self.overwrite,
             mosaic: Mosaic::plan(&input.schema(), "Zarr output", false)?,
-            inputs: Inputs::of(input),
+            inputs,
         }))
     }
 }

@@ -69,6 +69,9 @@ fn scheduler_and_two_executors_answer_as_the_embedded_engine() {
 
     let port = free_port_pair();
     let scheduler = format!("127.0.0.1:{port}");
+    // COPY on this cluster may write under `out/` only (the scheduler's rule).
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("out dir");
     let _scheduler = start(
         &[
             "scheduler",
@@ -76,6 +79,8 @@ fn scheduler_and_two_executors_answer_as_the_embedded_engine() {
             &scheduler,
             "--executor-timeout",
             "10",
+            "--output-root",
+            &out.display().to_string(),
         ],
         &dir.path().join("scheduler.log"),
     );
@@ -157,6 +162,74 @@ fn scheduler_and_two_executors_answer_as_the_embedded_engine() {
         plan.contains("distributed_plan") && plan.contains("ShuffleWriterExec"),
         "{plan}"
     );
+
+    // COPY … STORED AS COG on the cluster: the executor that writes it gets the
+    // sink through the codec; the pixels equal the embedded engine's file.
+    let composite = "SELECT chunk_x, chunk_y, \
+         rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10))) AS red \
+         FROM s2 GROUP BY chunk_x, chunk_y";
+    let mut files = Vec::new();
+    for (name, cluster) in [("cluster", Some(url.as_str())), ("embedded", None)] {
+        let file = out.join(format!("{name}.tif"));
+        let sql = format!(
+            "{create} COPY ({composite}) TO '{}' STORED AS COG",
+            file.display()
+        );
+        query(cluster, &sql).unwrap_or_else(|e| panic!("COPY ({name}): {e}"));
+        files.push(file);
+    }
+    let read = |path: &std::path::Path| {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let store: std::sync::Arc<dyn object_store::ObjectStore> =
+                std::sync::Arc::new(object_store::local::LocalFileSystem::new());
+            let location =
+                object_store::path::Path::from_filesystem_path(path).expect("path");
+            let tiff = swath_geotiff::open(store, location).await.expect("open");
+            let window = swath_geotiff::Window::new(0, 0, tiff.width(), tiff.height());
+            let raster = tiff.read_window(0, window).await.expect("read");
+            (tiff.georeference().transform, raster)
+        })
+    };
+    let outside = format!(
+        "{create} COPY ({composite}) TO '{}' STORED AS COG",
+        dir.path().join("outside.tif").display()
+    );
+    let err = query(Some(&url), &outside).expect_err("outside the output roots");
+    assert!(
+        err.contains("outside the allowed output locations"),
+        "{err}"
+    );
+    assert!(!dir.path().join("outside.tif").exists());
+    let (cluster_grid, cluster_pixels) = read(&files[0]);
+    let (embedded_grid, embedded_pixels) = read(&files[1]);
+    assert_eq!(cluster_grid, embedded_grid);
+    assert!(cluster_pixels.width > 32 && cluster_pixels.height > 32);
+    assert_eq!(
+        (
+            cluster_pixels.width,
+            cluster_pixels.height,
+            cluster_pixels.bands
+        ),
+        (
+            embedded_pixels.width,
+            embedded_pixels.height,
+            embedded_pixels.bands
+        )
+    );
+    // Bit for bit (NaN is nodata, so compare bytes, not floats).
+    let (a, b) = (
+        cluster_pixels.data.to_le_bytes(),
+        embedded_pixels.data.to_le_bytes(),
+    );
+    assert!(a == b, "the cluster's COG differs from the embedded one");
+    let valid = embedded_pixels
+        .data
+        .to_le_bytes()
+        .chunks_exact(4)
+        .filter(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_nan())
+        .count();
+    assert!(valid > 1000, "{valid} valid pixels");
 
     // An executor stopped with SIGTERM leaves; the other one still answers.
     let first = executors.remove(0);
