@@ -383,3 +383,98 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), embedded);
 }
+
+#[test]
+fn a_query_over_the_memory_limit_and_a_client_gone_end_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = swath_synth::SynthSpec::tiny();
+    spec.size = 256;
+    spec.block_size = 64;
+    spec.dates = 6;
+    let cat = swath_synth::generate(&dir.path().join("cat"), &spec).expect("catalogue");
+    let collection = cat.collection.display().to_string();
+
+    let port = free_port_pair();
+    let scheduler = format!("127.0.0.1:{port}");
+    let _scheduler = start(
+        &["scheduler", "--bind", &scheduler, "--executor-timeout", "6"],
+        &dir.path().join("scheduler.log"),
+    );
+    // One executor with 1 MiB for its tasks: one batch of 256² chunks of three
+    // bands needs more.
+    let p = free_port_pair();
+    let mut executor = start(
+        &[
+            "executor",
+            "--scheduler",
+            &scheduler,
+            "--bind",
+            &format!("127.0.0.1:{p}"),
+            "--concurrent-tasks",
+            "1",
+            "--memory-limit",
+            "1M",
+            "--heartbeat",
+            "1",
+        ],
+        &dir.path().join("executor.log"),
+    );
+    let url = format!("df://{scheduler}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while query(Some(&url), "SELECT 1 AS one").is_err() {
+        assert!(Instant::now() < deadline, "the cluster did not answer");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let create = format!(
+        "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
+         OPTIONS (bands 'red,nir,scl', chunk_size '256');"
+    );
+    let heavy = format!(
+        "{create} SELECT chunk_x, chunk_y, \
+         rs_tile_sum(rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS red, \
+         rs_tile_sum(rs_median(rs_mask(nir, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS nir \
+         FROM s2 GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x"
+    );
+
+    // Over the limit: an error that says so, in bounded time; the executor lives.
+    let started = Instant::now();
+    let err = query(Some(&url), &heavy).expect_err("over the memory limit");
+    assert!(
+        err.contains("Resources exhausted") || err.to_lowercase().contains("memory"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(120));
+    assert!(
+        executor.0.try_wait().expect("executor").is_none(),
+        "the executor died"
+    );
+
+    // A client gone mid-query: the cluster goes on answering others.
+    let mut client = Command::new(env!("CARGO_BIN_EXE_swath"))
+        .args(["--cluster", &url, "--threads", "8", "--format", "csv", "-c"])
+        .arg(format!(
+            "{create} SELECT count(*), sum(rs_tile_sum(red)) FROM s2"
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("client");
+    std::thread::sleep(Duration::from_millis(300));
+    client.kill().expect("kill the client");
+    let _ = client.wait();
+    let after = query(
+        Some(&url),
+        &format!("{create} SELECT count(*) AS n FROM s2 WHERE chunk_x = 0"),
+    )
+    .expect("the cluster answers after a client left");
+    let embedded = query(
+        None,
+        &format!("{create} SELECT count(*) AS n FROM s2 WHERE chunk_x = 0"),
+    )
+    .expect("embedded");
+    assert_eq!(after, embedded);
+    assert!(
+        executor.0.try_wait().expect("executor").is_none(),
+        "the executor died"
+    );
+}
