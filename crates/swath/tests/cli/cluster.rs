@@ -336,52 +336,85 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
     let embedded = query(None, &sql).expect("embedded");
     assert!(embedded.lines().count() > 10, "{embedded}");
 
-    // The client, bounded; executor 0 is SIGKILLed once it has written its first
-    // shuffle output (a task done).
-    let before: std::collections::HashSet<_> =
-        files_in(&work_dirs[0]).into_iter().collect();
-    let client = Command::new("timeout")
-        .arg("300")
-        .arg(env!("CARGO_BIN_EXE_swath"))
-        .args([
-            "--cluster",
-            &url,
-            "--threads",
-            "8",
-            "--format",
-            "csv",
-            "-c",
-            &sql,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("client");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while files_in(&work_dirs[0]).iter().all(|f| before.contains(f)) {
+    // Two moments: executor 0 SIGKILLed once it has finished its first task of the
+    // query (written its first shuffle output); then, with a fresh executor in its
+    // place, executor 1 killed after its third.
+    for (victim, nth) in [(0usize, 1usize), (1, 3)] {
+        if victim == 1 {
+            let p = free_port_pair();
+            let work = dir.path().join("work2");
+            std::fs::create_dir_all(&work).expect("work dir");
+            executors.push(Some(start(
+                &[
+                    "executor",
+                    "--scheduler",
+                    &scheduler,
+                    "--bind",
+                    &format!("127.0.0.1:{p}"),
+                    "--concurrent-tasks",
+                    "1",
+                    "--heartbeat",
+                    "1",
+                    "--work-dir",
+                    &work.display().to_string(),
+                ],
+                &dir.path().join("executor2.log"),
+            )));
+            work_dirs.push(work);
+        }
+        let before: std::collections::HashSet<_> =
+            files_in(&work_dirs[victim]).into_iter().collect();
+        let mut client = Command::new("timeout")
+            .arg("300")
+            .arg(env!("CARGO_BIN_EXE_swath"))
+            .args([
+                "--cluster",
+                &url,
+                "--threads",
+                "8",
+                "--format",
+                "csv",
+                "-c",
+                &sql,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("client");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while files_in(&work_dirs[victim])
+            .iter()
+            .filter(|f| !before.contains(*f))
+            .count()
+            < nth
+        {
+            assert!(
+                Instant::now() < deadline,
+                "executor {victim} never finished {nth} task(s)"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         assert!(
-            Instant::now() < deadline,
-            "executor 0 never finished a task"
+            client.try_wait().expect("client").is_none(),
+            "the query ended before executor {victim} could be killed mid-query"
         );
-        std::thread::sleep(Duration::from_millis(20));
+        // SIGKILL (what `Child::kill` sends on Unix).
+        let mut killed = executors[victim].take().expect("the victim");
+        killed.0.kill().expect("SIGKILL");
+        drop(killed);
+        let out = client.wait_with_output().expect("client ends");
+        assert!(
+            out.status.success(),
+            "the query failed after executor {victim} was lost: {}\nscheduler: {}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(dir.path().join("scheduler.log")).unwrap_or_default()
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            embedded,
+            "round {victim}"
+        );
     }
-    let mut client = client;
-    assert!(
-        client.try_wait().expect("client").is_none(),
-        "the query ended before an executor could be killed mid-query"
-    );
-    // SIGKILL (what `Child::kill` sends on Unix).
-    let mut killed = executors[0].take().expect("executor 0");
-    killed.0.kill().expect("SIGKILL");
-    drop(killed);
-    let out = client.wait_with_output().expect("client ends");
-    assert!(
-        out.status.success(),
-        "the query failed after an executor was lost: {}\nscheduler: {}",
-        String::from_utf8_lossy(&out.stderr),
-        std::fs::read_to_string(dir.path().join("scheduler.log")).unwrap_or_default()
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), embedded);
 }
 
 #[test]
