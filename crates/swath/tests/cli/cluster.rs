@@ -59,71 +59,116 @@ fn query(cluster: Option<&str>, sql: &str) -> Result<String, String> {
     }
 }
 
+/// A scheduler and executors on 127.0.0.1, started by a test; every process is
+/// killed when this is dropped.
+struct Cluster {
+    /// The scheduler's `HOST:PORT`.
+    scheduler: String,
+    /// `df://HOST:PORT`.
+    url: String,
+    /// Executors (`None` once a test killed one) and their work directories.
+    executors: Vec<Option<Process>>,
+    work_dirs: Vec<std::path::PathBuf>,
+    dir: std::path::PathBuf,
+    _scheduler: Process,
+}
+
+impl Cluster {
+    /// A scheduler with `flags`, logging into `dir`, and `n` one-slot executors
+    /// heartbeating every second, with `executor_flags`; returns once the cluster
+    /// answers a query.
+    fn start(
+        dir: &std::path::Path,
+        flags: &[&str],
+        n: usize,
+        executor_flags: &[&str],
+    ) -> Cluster {
+        let scheduler = format!("127.0.0.1:{}", free_port_pair());
+        let mut args = vec!["scheduler", "--bind", &scheduler];
+        args.extend_from_slice(flags);
+        let process = start(&args, &dir.join("scheduler.log"));
+        let mut cluster = Cluster {
+            url: format!("df://{scheduler}"),
+            scheduler,
+            executors: Vec::new(),
+            work_dirs: Vec::new(),
+            dir: dir.to_path_buf(),
+            _scheduler: process,
+        };
+        for _ in 0..n {
+            cluster.add_executor(executor_flags);
+        }
+        // Bounded wait for the cluster to answer.
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            match query(Some(&cluster.url), "SELECT 41 + 1 AS answer") {
+                Ok(out) if out.contains("42") => break,
+                other => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "the cluster did not answer: {other:?}\nscheduler: {}",
+                        std::fs::read_to_string(dir.join("scheduler.log"))
+                            .unwrap_or_default()
+                    );
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        }
+        cluster
+    }
+
+    /// One more one-slot executor, with `flags`.
+    fn add_executor(&mut self, flags: &[&str]) {
+        let i = self.executors.len();
+        let bind = format!("127.0.0.1:{}", free_port_pair());
+        let work = self.dir.join(format!("work{i}"));
+        std::fs::create_dir_all(&work).expect("work dir");
+        let work_arg = work.display().to_string();
+        let mut args = vec![
+            "executor",
+            "--scheduler",
+            &self.scheduler,
+            "--bind",
+            &bind,
+            "--concurrent-tasks",
+            "1",
+            "--heartbeat",
+            "1",
+            "--work-dir",
+            &work_arg,
+        ];
+        args.extend_from_slice(flags);
+        let process = start(&args, &self.dir.join(format!("executor{i}.log")));
+        self.executors.push(Some(process));
+        self.work_dirs.push(work);
+    }
+}
+
+/// A synthetic catalogue of `size`-pixel granules over `dates` dates.
+fn catalogue(dir: &std::path::Path, size: u32, dates: u32) -> String {
+    let mut spec = swath_synth::SynthSpec::tiny();
+    spec.size = size;
+    spec.block_size = 64.min(size);
+    spec.dates = dates;
+    let cat = swath_synth::generate(&dir.join("cat"), &spec).expect("catalogue");
+    cat.collection.display().to_string()
+}
+
 #[test]
 fn scheduler_and_two_executors_answer_as_the_embedded_engine() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let cat =
-        swath_synth::generate(&dir.path().join("cat"), &swath_synth::SynthSpec::tiny())
-            .expect("catalogue");
-    let collection = cat.collection.display().to_string();
-
-    let port = free_port_pair();
-    let scheduler = format!("127.0.0.1:{port}");
+    let collection = catalogue(dir.path(), 64, 4);
     // COPY on this cluster may write under `out/` only (the scheduler's rule).
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).expect("out dir");
-    let _scheduler = start(
-        &[
-            "scheduler",
-            "--bind",
-            &scheduler,
-            "--executor-timeout",
-            "10",
-            "--output-root",
-            &out.display().to_string(),
-        ],
-        &dir.path().join("scheduler.log"),
+    let out_arg = out.display().to_string();
+    let mut cluster = Cluster::start(
+        dir.path(),
+        &["--executor-timeout", "10", "--output-root", &out_arg],
+        2,
+        &[],
     );
-    let mut executors = Vec::new();
-    for i in 0..2 {
-        let p = free_port_pair();
-        let work = dir.path().join(format!("work{i}"));
-        std::fs::create_dir_all(&work).expect("work dir");
-        executors.push(start(
-            &[
-                "executor",
-                "--scheduler",
-                &scheduler,
-                "--bind",
-                &format!("127.0.0.1:{p}"),
-                "--concurrent-tasks",
-                "1",
-                "--heartbeat",
-                "2",
-                "--work-dir",
-                &work.display().to_string(),
-            ],
-            &dir.path().join(format!("executor{i}.log")),
-        ));
-    }
-    let url = format!("df://{scheduler}");
-
-    // Bounded wait for the cluster to answer.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        match query(Some(&url), "SELECT 41 + 1 AS answer") {
-            Ok(out) if out.contains("42") => break,
-            other => {
-                assert!(
-                    Instant::now() < deadline,
-                    "the cluster did not answer: {other:?}\nscheduler: {}",
-                    std::fs::read_to_string(dir.path().join("scheduler.log"))
-                        .unwrap_or_default()
-                );
-                std::thread::sleep(Duration::from_millis(500));
-            }
-        }
-    }
+    let url = cluster.url.clone();
 
     let create = format!(
         "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
@@ -232,7 +277,7 @@ fn scheduler_and_two_executors_answer_as_the_embedded_engine() {
     assert!(valid > 1000, "{valid} valid pixels");
 
     // An executor stopped with SIGTERM leaves; the other one still answers.
-    let first = executors.remove(0);
+    let mut first = cluster.executors[0].take().expect("executor 0");
     let pid = first.0.id().to_string();
     // The shell's `kill` builtin: no procps needed.
     let status = Command::new("sh")
@@ -240,7 +285,6 @@ fn scheduler_and_two_executors_answer_as_the_embedded_engine() {
         .status()
         .expect("kill");
     assert!(status.success());
-    let mut first = first;
     let deadline = Instant::now() + Duration::from_secs(30);
     while first.0.try_wait().expect("wait").is_none() {
         assert!(
@@ -279,49 +323,9 @@ fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn an_executor_killed_mid_query_does_not_lose_the_query() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut spec = swath_synth::SynthSpec::tiny();
-    spec.size = 256;
-    spec.block_size = 64;
-    spec.dates = 6;
-    let cat = swath_synth::generate(&dir.path().join("cat"), &spec).expect("catalogue");
-    let collection = cat.collection.display().to_string();
-
-    let port = free_port_pair();
-    let scheduler = format!("127.0.0.1:{port}");
-    let _scheduler = start(
-        &["scheduler", "--bind", &scheduler, "--executor-timeout", "6"],
-        &dir.path().join("scheduler.log"),
-    );
-    let mut executors = Vec::new();
-    let mut work_dirs = Vec::new();
-    for i in 0..2 {
-        let p = free_port_pair();
-        let work = dir.path().join(format!("work{i}"));
-        std::fs::create_dir_all(&work).expect("work dir");
-        executors.push(Some(start(
-            &[
-                "executor",
-                "--scheduler",
-                &scheduler,
-                "--bind",
-                &format!("127.0.0.1:{p}"),
-                "--concurrent-tasks",
-                "1",
-                "--heartbeat",
-                "1",
-                "--work-dir",
-                &work.display().to_string(),
-            ],
-            &dir.path().join(format!("executor{i}.log")),
-        )));
-        work_dirs.push(work);
-    }
-    let url = format!("df://{scheduler}");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while query(Some(&url), "SELECT 1 AS one").is_err() {
-        assert!(Instant::now() < deadline, "the cluster did not answer");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let collection = catalogue(dir.path(), 256, 6);
+    let mut cluster = Cluster::start(dir.path(), &["--executor-timeout", "6"], 2, &[]);
+    let url = cluster.url.clone();
 
     // W2's masked median composite, in 8 scan partitions (tasks) over 2 one-slot
     // executors.
@@ -341,29 +345,10 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
     // place, executor 1 killed after its third.
     for (victim, nth) in [(0usize, 1usize), (1, 3)] {
         if victim == 1 {
-            let p = free_port_pair();
-            let work = dir.path().join("work2");
-            std::fs::create_dir_all(&work).expect("work dir");
-            executors.push(Some(start(
-                &[
-                    "executor",
-                    "--scheduler",
-                    &scheduler,
-                    "--bind",
-                    &format!("127.0.0.1:{p}"),
-                    "--concurrent-tasks",
-                    "1",
-                    "--heartbeat",
-                    "1",
-                    "--work-dir",
-                    &work.display().to_string(),
-                ],
-                &dir.path().join("executor2.log"),
-            )));
-            work_dirs.push(work);
+            cluster.add_executor(&[]);
         }
         let before: std::collections::HashSet<_> =
-            files_in(&work_dirs[victim]).into_iter().collect();
+            files_in(&cluster.work_dirs[victim]).into_iter().collect();
         let mut client = Command::new("timeout")
             .arg("300")
             .arg(env!("CARGO_BIN_EXE_swath"))
@@ -382,7 +367,7 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
             .spawn()
             .expect("client");
         let deadline = Instant::now() + Duration::from_secs(120);
-        while files_in(&work_dirs[victim])
+        while files_in(&cluster.work_dirs[victim])
             .iter()
             .filter(|f| !before.contains(*f))
             .count()
@@ -399,7 +384,7 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
             "the query ended before executor {victim} could be killed mid-query"
         );
         // SIGKILL (what `Child::kill` sends on Unix).
-        let mut killed = executors[victim].take().expect("the victim");
+        let mut killed = cluster.executors[victim].take().expect("the victim");
         killed.0.kill().expect("SIGKILL");
         drop(killed);
         let out = client.wait_with_output().expect("client ends");
@@ -420,44 +405,25 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
 #[test]
 fn a_query_over_the_memory_limit_and_a_client_gone_end_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut spec = swath_synth::SynthSpec::tiny();
-    spec.size = 256;
-    spec.block_size = 64;
-    spec.dates = 6;
-    let cat = swath_synth::generate(&dir.path().join("cat"), &spec).expect("catalogue");
-    let collection = cat.collection.display().to_string();
-
-    let port = free_port_pair();
-    let scheduler = format!("127.0.0.1:{port}");
-    let _scheduler = start(
-        &["scheduler", "--bind", &scheduler, "--executor-timeout", "6"],
-        &dir.path().join("scheduler.log"),
-    );
+    let collection = catalogue(dir.path(), 256, 6);
     // One executor with 1 MiB for its tasks: one batch of 256² chunks of three
     // bands needs more.
-    let p = free_port_pair();
-    let mut executor = start(
-        &[
-            "executor",
-            "--scheduler",
-            &scheduler,
-            "--bind",
-            &format!("127.0.0.1:{p}"),
-            "--concurrent-tasks",
-            "1",
-            "--memory-limit",
-            "1M",
-            "--heartbeat",
-            "1",
-        ],
-        &dir.path().join("executor.log"),
+    let mut cluster = Cluster::start(
+        dir.path(),
+        &["--executor-timeout", "6"],
+        1,
+        &["--memory-limit", "1M"],
     );
-    let url = format!("df://{scheduler}");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while query(Some(&url), "SELECT 1 AS one").is_err() {
-        assert!(Instant::now() < deadline, "the cluster did not answer");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let url = cluster.url.clone();
+    let executor = |c: &mut Cluster| {
+        c.executors[0]
+            .as_mut()
+            .expect("executor")
+            .0
+            .try_wait()
+            .expect("executor")
+            .is_none()
+    };
     let create = format!(
         "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
          OPTIONS (bands 'red,nir,scl', chunk_size '256');"
@@ -477,10 +443,7 @@ fn a_query_over_the_memory_limit_and_a_client_gone_end_cleanly() {
         "{err}"
     );
     assert!(started.elapsed() < Duration::from_secs(120));
-    assert!(
-        executor.0.try_wait().expect("executor").is_none(),
-        "the executor died"
-    );
+    assert!(executor(&mut cluster), "the executor died");
 
     // A client gone mid-query: the cluster goes on answering others.
     let mut client = Command::new(env!("CARGO_BIN_EXE_swath"))
@@ -506,8 +469,5 @@ fn a_query_over_the_memory_limit_and_a_client_gone_end_cleanly() {
     )
     .expect("embedded");
     assert_eq!(after, embedded);
-    assert!(
-        executor.0.try_wait().expect("executor").is_none(),
-        "the executor died"
-    );
+    assert!(executor(&mut cluster), "the executor died");
 }
