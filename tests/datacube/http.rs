@@ -106,6 +106,24 @@ fn first_item_dir(root: &Path) -> PathBuf {
         .expect("an item directory")
 }
 
+/// The error of `query` over a table at `url` (with `opts`) while the first item's
+/// `red.tif` is missing; the file is put back afterwards.
+async fn error_with_red_missing(
+    root: &Path,
+    url: &str,
+    opts: &str,
+    query: &str,
+) -> String {
+    let red = first_item_dir(root).join("red.tif");
+    let saved = std::fs::read(&red).expect("red");
+    std::fs::remove_file(&red).expect("remove");
+    let ctx = context(1).await;
+    create_url(&ctx, "t", url, opts).await;
+    let err = sql_err(&ctx, query).await;
+    std::fs::write(&red, saved).expect("restore");
+    err
+}
+
 fn collection_name(cat: &crate::Catalog) -> String {
     cat.collection
         .file_name()
@@ -374,19 +392,13 @@ async fn http_faults_end_in_clear_errors_or_retries() {
         let err = sql_err(&ctx, "SET swath.store.ftp.user = 'x'").await;
         assert!(err.contains("not a store setting"), "{err}");
         // An error about a signed request shows the URL without the token.
-        let red = first_item_dir(root).join("red.tif");
-        let saved = std::fs::read(&red).expect("red");
-        std::fs::remove_file(&red).expect("remove");
-        let ctx = context(1).await;
-        create_url(
-            &ctx,
-            "t",
+        let err = error_with_red_missing(
+            root,
             &server.url(&name),
             "bands 'red', chunk_size '32', 'http.query' 'sig=s3cr3t'",
+            query,
         )
         .await;
-        let err = sql_err(&ctx, query).await;
-        std::fs::write(&red, saved).expect("restore");
         assert!(err.contains("red.tif"), "{err}");
         assert!(!err.contains("s3cr3t"), "the token is in the error: {err}");
     }
@@ -433,19 +445,13 @@ async fn http_faults_end_in_clear_errors_or_retries() {
                     .all(|r| r["query"] == "sig=s3cr3t" && r["status"] == 206),
             "{log:?}"
         );
-        let red = first_item_dir(root).join("red.tif");
-        let saved = std::fs::read(&red).expect("red");
-        std::fs::remove_file(&red).expect("remove");
-        let ctx = context(1).await;
-        create_url(
-            &ctx,
-            "t",
+        let err = error_with_red_missing(
+            root,
             &json_server.url(&name),
             "bands 'red', chunk_size '32'",
+            query,
         )
         .await;
-        let err = sql_err(&ctx, query).await;
-        std::fs::write(&red, saved).expect("restore");
         assert!(err.contains("red.tif") && !err.contains("s3cr3t"), "{err}");
     }
 
