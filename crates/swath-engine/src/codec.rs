@@ -21,8 +21,11 @@ use datafusion_proto::physical_plan::{
     PhysicalExtensionCodec, PhysicalProtoConverterExtension,
 };
 
+use datafusion::datasource::file_format::csv::CsvFormatFactory;
 use datafusion::datasource::physical_plan::FileSinkConfig;
 use datafusion::datasource::sink::DataSinkExec;
+use datafusion_proto::protobuf::CsvOptions as CsvOptionsProto;
+use prost::Message;
 
 use crate::cube::{CubeDef, CubeScanExec, CubeTable, PixelScanExec, PixelSpec, ScanSpec};
 use crate::output::{
@@ -34,6 +37,20 @@ const SCAN_TAG: &[u8; 4] = b"GSWS";
 const PIXEL_TAG: &[u8; 4] = b"GSWP";
 const FORMAT_TAG: &[u8; 4] = b"GSWF";
 const SINK_TAG: &[u8; 4] = b"GSWO";
+/// CSV options, encoded here: DataFusion 55.2 writes a CSV format's quote style
+/// as the Rust enum's index, which the decoder reads as another style
+/// (`Necessary` arrived as `Always`: every CSV field quoted on a cluster).
+const CSV_TAG: &[u8; 4] = b"GSWC";
+/// A CSV sink with its writer settings (crate::output::csv).
+const CSV_SINK_TAG: &[u8; 4] = b"GSWV";
+
+/// A CSV sink as it travels: the destination as DataFusion's protobuf
+/// `FileSinkConfig`, and the writer settings.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CsvSinkPayload {
+    settings: crate::output::csv::CsvSettings,
+    config: Vec<u8>,
+}
 
 /// A raster output's sink as it travels: the format, COPY options, provenance,
 /// and the destination as DataFusion's protobuf `FileSinkConfig`.
@@ -124,6 +141,13 @@ impl LogicalExtensionCodec for SwathLogicalCodec {
         buf: &[u8],
         ctx: &TaskContext,
     ) -> Result<Arc<dyn datafusion::datasource::file_format::FileFormatFactory>> {
+        if let Some(rest) = buf.strip_prefix(CSV_TAG) {
+            let proto = CsvOptionsProto::decode(rest)
+                .map_err(|e| internal_datafusion_err!("CSV options: {e}"))?;
+            return Ok(Arc::new(CsvFormatFactory::new_with_options(
+                datafusion::common::config::CsvOptions::from(&proto),
+            )));
+        }
         if buf.starts_with(FORMAT_TAG) {
             let name: String = decode(buf)?;
             let roots = self.roots.clone();
@@ -147,6 +171,25 @@ impl LogicalExtensionCodec for SwathLogicalCodec {
         node: Arc<dyn datafusion::datasource::file_format::FileFormatFactory>,
     ) -> Result<()> {
         let any: &dyn std::any::Any = node.as_ref();
+        if let Some(csv) = any.downcast_ref::<CsvFormatFactory>() {
+            use datafusion::common::parsers::CsvQuoteStyle as Style;
+            use datafusion_proto::protobuf::CsvQuoteStyle as Proto;
+            // No options: the defaults (an empty message would mean gzip).
+            let options = csv.options.clone().unwrap_or_default();
+            let style = options.quote_style;
+            let mut proto =
+                CsvOptionsProto::from(&CsvFormatFactory::new_with_options(options));
+            proto.quote_style = match style {
+                Style::Always => Proto::Always,
+                Style::Necessary => Proto::Necessary,
+                Style::NonNumeric => Proto::NonNumeric,
+                Style::Never => Proto::Never,
+            } as i32;
+            buf.extend_from_slice(CSV_TAG);
+            return proto
+                .encode(buf)
+                .map_err(|e| internal_datafusion_err!("CSV options: {e}"));
+        }
         let name = if any.is::<CogFormatFactory>() {
             Some("COG")
         } else if any.is::<ZarrFormatFactory>() {
@@ -192,8 +235,28 @@ impl PhysicalExtensionCodec for SwathPhysicalCodec {
                 _ => CubeScanExec::try_new(spec)?,
             }));
         }
+        if buf.starts_with(CSV_SINK_TAG) {
+            let payload: CsvSinkPayload = decode(buf)?;
+            let [input] = inputs else {
+                return Err(internal_datafusion_err!("a CSV output has one input"));
+            };
+            let proto = datafusion_proto::protobuf::FileSinkConfig::decode(
+                payload.config.as_slice(),
+            )
+            .map_err(|e| {
+                internal_datafusion_err!("decoding an output's destination: {e}")
+            })?;
+            let sink = datafusion::datasource::file_format::csv::CsvSink::new(
+                FileSinkConfig::try_from(&proto)?,
+                payload.settings.options()?,
+            );
+            return Ok(Arc::new(DataSinkExec::new(
+                Arc::clone(input),
+                Arc::new(sink),
+                None,
+            )));
+        }
         if buf.starts_with(SINK_TAG) {
-            use prost::Message;
             let payload: SinkPayload = decode(buf)?;
             let [input] = inputs else {
                 return Err(internal_datafusion_err!("a raster output has one input"));
@@ -242,9 +305,24 @@ impl PhysicalExtensionCodec for SwathPhysicalCodec {
             return encode(PIXEL_TAG, scan.spec(), buf);
         }
         if let Some(exec) = any.downcast_ref::<DataSinkExec>()
+            && let Some(sink) = exec
+                .sink()
+                .downcast_ref::<crate::output::csv::PortableCsvSink>()
+        {
+            let proto = datafusion_proto::protobuf::FileSinkConfig::try_from(
+                datafusion::datasource::physical_plan::FileSink::config(&sink.inner),
+            )?;
+            let payload = CsvSinkPayload {
+                settings: crate::output::csv::CsvSettings::of(
+                    sink.inner.writer_options(),
+                ),
+                config: proto.encode_to_vec(),
+            };
+            return encode(CSV_SINK_TAG, &payload, buf);
+        }
+        if let Some(exec) = any.downcast_ref::<DataSinkExec>()
             && let Some(sink) = exec.sink().downcast_ref::<PortableSink>()
         {
-            use prost::Message;
             let proto =
                 datafusion_proto::protobuf::FileSinkConfig::try_from(&sink.config)?;
             let payload = SinkPayload {
@@ -264,5 +342,64 @@ impl PhysicalExtensionCodec for SwathPhysicalCodec {
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
         self.inner.try_encode_udf(node, buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::common::config::CsvOptions;
+    use datafusion::common::parsers::CsvQuoteStyle;
+
+    /// Every CSV quote style survives the trip to the scheduler (DataFusion
+    /// 55.2's own encoding turns `Necessary` into `Always`).
+    #[test]
+    fn csv_quote_styles_round_trip() {
+        let codec = SwathLogicalCodec::default();
+        let ctx = TaskContext::default();
+        for style in [
+            CsvQuoteStyle::Always,
+            CsvQuoteStyle::Necessary,
+            CsvQuoteStyle::NonNumeric,
+            CsvQuoteStyle::Never,
+        ] {
+            let options = CsvOptions {
+                quote_style: style,
+                has_header: Some(true),
+                delimiter: b';',
+                ..CsvOptions::default()
+            };
+            let mut buf = Vec::new();
+            codec
+                .try_encode_file_format(
+                    &mut buf,
+                    Arc::new(CsvFormatFactory::new_with_options(options)),
+                )
+                .expect("encode");
+            let back = codec.try_decode_file_format(&buf, &ctx).expect("decode");
+            let any: &dyn std::any::Any = back.as_ref();
+            let got = any
+                .downcast_ref::<CsvFormatFactory>()
+                .and_then(|f| f.options.clone())
+                .expect("CSV options");
+            assert_eq!(got.quote_style, style);
+            assert_eq!((got.has_header, got.delimiter), (Some(true), b';'));
+        }
+        // A format without options stays uncompressed, unquoted where not needed.
+        let mut buf = Vec::new();
+        codec
+            .try_encode_file_format(&mut buf, Arc::new(CsvFormatFactory::new()))
+            .expect("encode");
+        let back = codec.try_decode_file_format(&buf, &ctx).expect("decode");
+        let any: &dyn std::any::Any = back.as_ref();
+        let got = any
+            .downcast_ref::<CsvFormatFactory>()
+            .and_then(|f| f.options.clone())
+            .expect("CSV options");
+        assert_eq!(
+            got.compression,
+            datafusion::common::parsers::CompressionTypeVariant::UNCOMPRESSED
+        );
+        assert_eq!(got.quote_style, CsvQuoteStyle::Necessary);
     }
 }

@@ -18,10 +18,12 @@ pub mod batches;
 pub mod codec;
 pub mod cube;
 pub mod factory;
+pub mod geoliterals;
 pub mod options;
 pub mod output;
 pub mod session;
 pub mod stores;
+pub mod system;
 
 pub use codec::{SwathLogicalCodec, SwathPhysicalCodec};
 pub use cube::{CubeDef, CubeTable};

@@ -129,6 +129,14 @@ pub fn session_config(cfg: &EngineConfig) -> SessionConfig {
             )),
     };
     let mut config = base.with_information_schema(true);
+    if cfg.mode != Mode::Embedded {
+        // Ballista's adaptive planner plans with its own fixed list of physical
+        // optimizer rules, without Swath's (tile batches sized in bytes, CSV
+        // sinks that keep their settings): use the static distributed planner.
+        let _ = config
+            .options_mut()
+            .set("ballista.planner.adaptive.enabled", "false");
+    }
     config
         .options_mut()
         .extensions
@@ -162,6 +170,13 @@ pub fn session_state(cfg: &EngineConfig) -> Result<SessionState> {
         .with_physical_optimizer_rule(Arc::new(crate::batches::TileBatches))
         .build();
     register_with(&mut state, &OutputRoots::new(&cfg.output_roots)?)?;
+    if cfg.mode != Mode::Embedded
+        && let Some(rule) = crate::geoliterals::GeometryLiteralsLogical::new(&state)
+    {
+        state = SessionStateBuilder::new_from_existing(state)
+            .with_optimizer_rule(Arc::new(rule))
+            .build();
+    }
     Ok(state)
 }
 
@@ -169,9 +184,34 @@ pub fn session_state(cfg: &EngineConfig) -> Result<SessionState> {
 pub async fn context(cfg: &EngineConfig) -> Result<SessionContext> {
     let state = session_state(cfg)?;
     let ctx = match &cfg.mode {
-        Mode::Embedded => return Ok(SessionContext::new_with_state(state)),
+        Mode::Embedded => {
+            let slots = state.config().target_partitions();
+            let ctx = SessionContext::new_with_state(state);
+            crate::system::register(
+                &ctx,
+                crate::system::Source::Process {
+                    slots,
+                    memory_limit: cfg.memory_limit,
+                },
+            )?;
+            return Ok(ctx);
+        }
         Mode::Standalone => SessionContext::standalone_with_state(state).await?,
-        Mode::Remote(url) => SessionContext::remote_with_state(url, state).await?,
+        Mode::Remote(url) => {
+            let ctx = SessionContext::remote_with_state(url, state).await?;
+            // Queries over system tables run here; the rest on the cluster.
+            let state = ctx.state();
+            let cluster = Arc::clone(state.query_planner());
+            let state = SessionStateBuilder::new_from_existing(state)
+                .with_query_planner(Arc::new(crate::system::SystemTablesHere { cluster }))
+                .build();
+            let ctx = SessionContext::new_with_state(state);
+            let base = url
+                .strip_prefix("df://")
+                .map_or_else(|| url.clone(), |rest| format!("http://{rest}"));
+            crate::system::register(&ctx, crate::system::Source::Scheduler(base))?;
+            ctx
+        }
     };
     // Ballista's client upgrade replaces the function lists: register them again so
     // the client can plan (scheduler and executor were built from the full state).
@@ -227,7 +267,13 @@ pub fn cluster_state(
         .with_config(config)
         .with_runtime_env(runtime)
         .with_physical_optimizer_rule(Arc::new(crate::batches::TileBatches))
+        .with_physical_optimizer_rule(Arc::new(crate::output::csv::PortableCsv))
         .build();
     register_with(&mut state, roots)?;
+    if let Some(rule) = crate::geoliterals::GeometryLiterals::new(&state) {
+        state = SessionStateBuilder::new_from_existing(state)
+            .with_physical_optimizer_rule(Arc::new(rule))
+            .build();
+    }
     Ok(state)
 }

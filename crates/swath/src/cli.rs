@@ -35,6 +35,8 @@ pub enum Command {
     Scheduler(crate::cluster::SchedulerArgs),
     /// Run a cluster executor that registers with a scheduler.
     Executor(crate::cluster::ExecutorArgs),
+    /// Write a synthetic Sentinel-2-like STAC catalogue to a directory or a bucket.
+    Synth(crate::synth::SynthArgs),
 }
 
 /// Parse the process arguments, run the command, and map errors to exit status 1 with
@@ -70,6 +72,7 @@ pub fn main() -> ExitCode {
             Some(Command::Index(args)) => crate::index::run(&args).await,
             Some(Command::Scheduler(args)) => crate::cluster::scheduler(&args).await,
             Some(Command::Executor(args)) => crate::cluster::executor(&args).await,
+            Some(Command::Synth(args)) => crate::synth::run(&args).await,
             None => crate::shell::run(&cli.shell).await,
         }
     });

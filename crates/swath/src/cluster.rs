@@ -4,20 +4,28 @@
 //! environment) and memory pool. Clients connect with `swath --cluster
 //! df://HOST:PORT` (docs/cluster.md).
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use arrow_flight::flight_service_server::FlightServiceServer;
+use ballista_core::flight_proxy_service::BallistaFlightProxyService;
 use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpcServer;
 use ballista_executor::executor_process::{
     ExecutorProcessConfig, start_executor_process,
 };
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::create_scheduler;
+use ballista_scheduler::scheduler_server::SchedulerServer;
 use datafusion::prelude::SessionConfig;
+use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 use swath_engine::cube::read::HeaderCache;
 use swath_engine::output::OutputRoots;
 use swath_engine::session::{cluster_config, cluster_runtime, cluster_state};
+use swath_engine::system;
 use swath_engine::{SwathLogicalCodec, SwathPhysicalCodec};
 
 /// `swath scheduler`.
@@ -38,6 +46,11 @@ pub struct SchedulerArgs {
     /// Directories or URLs COPY may write into; may be repeated (default: anywhere).
     #[arg(long = "output-root", value_name = "PATH")]
     pub output_root: Vec<String>,
+    /// Clients fetch results through the scheduler's port instead of from the
+    /// executors (for clients that cannot reach executors: outside a compose
+    /// network or a Kubernetes cluster).
+    #[arg(long)]
+    pub flight_proxy: bool,
 }
 
 /// `swath executor`.
@@ -109,6 +122,7 @@ pub async fn scheduler(args: &SchedulerArgs) -> Result<(), String> {
         .with_port(addr.port());
     config.bind_host = addr.ip().to_string();
     config.executor_timeout_seconds = args.executor_timeout.max(2);
+    config.enable_embedded_flight_proxy = args.flight_proxy;
     config.expire_dead_executor_interval_seconds = (args.executor_timeout / 3).max(1);
     config.no_executors_grace_period_seconds = config.executor_timeout_seconds;
     config.override_config_producer = Some(Arc::new(move || producer_base.clone()));
@@ -118,15 +132,22 @@ pub async fn scheduler(args: &SchedulerArgs) -> Result<(), String> {
         cluster_state(c, Arc::clone(&runtime), &roots)
     }));
     config.override_physical_codec = Some(Arc::new(SwathPhysicalCodec::default()));
+    config.validate().map_err(|e| format!("scheduler: {e}"))?;
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| format!("scheduler: {e}"))?;
-    eprintln!("swath scheduler listening on {addr}");
-    let server = ballista_scheduler::scheduler_process::start_server(
+    let config = Arc::new(config);
+    let scheduler = create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(
         cluster,
-        addr,
-        Arc::new(config),
-    );
+        Arc::clone(&config),
+    )
+    .await
+    .map_err(|e| format!("scheduler: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("scheduler: --bind {addr}: {e}"))?;
+    eprintln!("swath scheduler listening on {addr}");
+    let server = serve(listener, scheduler, &config);
     tokio::select! {
         result = server => result.map_err(|e| format!("scheduler: {e}")),
         _ = stop_signal() => {
@@ -134,6 +155,184 @@ pub async fn scheduler(args: &SchedulerArgs) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The scheduler of `swath scheduler`.
+type Scheduler = SchedulerServer<LogicalPlanNode, PhysicalPlanNode>;
+
+/// Serve the scheduler on `listener`: Ballista's gRPC service, its REST API
+/// (`/api/*`) and Swath's status API ([`status_routes`]), all on one port.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    scheduler: Scheduler,
+    config: &SchedulerConfig,
+) -> Result<(), String> {
+    let grpc = SchedulerGrpcServer::new(scheduler.clone())
+        .max_encoding_message_size(config.grpc_server_max_encoding_message_size as usize)
+        .max_decoding_message_size(config.grpc_server_max_decoding_message_size as usize);
+    let mut routes = tonic::service::RoutesBuilder::default();
+    routes.add_service(grpc);
+    if config.enable_embedded_flight_proxy {
+        let max_decoding = config.grpc_server_max_decoding_message_size as usize;
+        let max_encoding = config.grpc_server_max_encoding_message_size as usize;
+        let proxy = BallistaFlightProxyService::new(
+            max_decoding,
+            max_encoding,
+            config.use_tls,
+            None,
+        );
+        routes.add_service(
+            FlightServiceServer::new(proxy)
+                .max_decoding_message_size(max_decoding)
+                .max_encoding_message_size(max_encoding),
+        );
+    }
+    let scheduler = Arc::new(scheduler);
+    let app = status_routes(Arc::clone(&scheduler))
+        .merge(ballista_scheduler::api::get_routes(scheduler))
+        .merge(routes.routes().into_axum_router());
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+    .map_err(|e| format!("scheduler: {e}"))
+}
+
+/// `GET /api/swath/executors` and `GET /api/swath/jobs`: the rows of
+/// `swath.executors` and `swath.jobs` (swath_engine::system).
+fn status_routes(scheduler: Arc<Scheduler>) -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(system::EXECUTORS_PATH, get(executors_json))
+        .route(system::JOBS_PATH, get(jobs_json))
+        .with_state(scheduler)
+}
+
+/// Tasks running now on each executor, over the running jobs.
+async fn running_tasks(scheduler: &Scheduler) -> HashMap<String, u32> {
+    let mut running = HashMap::new();
+    for job in scheduler
+        .state
+        .task_manager
+        .get_running_job_cache()
+        .values()
+    {
+        let graph = job.execution_graph.read().await;
+        for task in graph.running_tasks() {
+            *running.entry(task.executor_id).or_default() += 1;
+        }
+    }
+    running
+}
+
+async fn executors_json(
+    axum::extract::State(scheduler): axum::extract::State<Arc<Scheduler>>,
+) -> axum::Json<Vec<system::ExecutorInfo>> {
+    use ballista_core::serde::protobuf::executor_metric::Metric;
+    let running = running_tasks(&scheduler).await;
+    let state = scheduler
+        .state
+        .executor_manager
+        .get_executors_state()
+        .await
+        .unwrap_or_default();
+    let rows = state
+        .into_iter()
+        .map(|(meta, heartbeat, metrics)| {
+            let (mut rss, mut peak) = (None, None);
+            for m in metrics.into_iter().filter_map(|m| m.metric) {
+                match m {
+                    Metric::ProcPhysicalMemory(v) => rss = Some(v),
+                    Metric::PeakPhysicalMemory(v) if v > 0 => peak = Some(v),
+                    _ => {}
+                }
+            }
+            system::ExecutorInfo {
+                running_tasks: Some(running.get(&meta.id).copied().unwrap_or(0)),
+                id: meta.id,
+                host: meta.host,
+                port: Some(u32::from(meta.port)),
+                grpc_port: Some(u32::from(meta.grpc_port)),
+                slots: meta.specification.vcores,
+                rss_bytes: rss,
+                peak_rss_bytes: peak,
+                memory_limit_bytes: None,
+                last_heartbeat_ms: heartbeat
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            }
+        })
+        .collect();
+    axum::Json(rows)
+}
+
+/// Epoch milliseconds, none for 0 (not yet).
+fn epoch_ms(v: u64) -> Option<i64> {
+    (v > 0).then(|| i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+async fn jobs_json(
+    axum::extract::State(scheduler): axum::extract::State<Arc<Scheduler>>,
+) -> axum::Json<Vec<system::JobInfo>> {
+    use ballista_core::serde::protobuf::job_status::Status;
+    use ballista_scheduler::state::execution_stage::ExecutionStage;
+    let task_manager = &scheduler.state.task_manager;
+    let running = task_manager.get_running_job_cache();
+    let mut rows = Vec::new();
+    for job in task_manager.get_all_jobs().await.unwrap_or_default() {
+        let (status, error) = match &job.status.status {
+            Some(Status::Queued(_)) | None => ("queued", None),
+            Some(Status::Running(_)) => ("running", None),
+            Some(Status::Successful(_)) => ("successful", None),
+            Some(Status::Failed(f)) => ("failed", Some(f.error.clone())),
+        };
+        let mut row = system::JobInfo {
+            job_id: job.job_id.to_string(),
+            name: job.job_name.clone(),
+            status: status.into(),
+            error,
+            started_ms: epoch_ms(job.start_time),
+            ended_ms: epoch_ms(job.end_time),
+            stages: u32::try_from(job.num_stages).unwrap_or(u32::MAX),
+            stages_done: u32::try_from(job.completed_stages).unwrap_or(u32::MAX),
+            tasks: None,
+            tasks_done: None,
+            tasks_running: None,
+        };
+        if let Some(info) = running.get(&job.job_id) {
+            let graph = info.execution_graph.read().await;
+            let (mut total, mut done) = (0usize, 0usize);
+            for stage in graph.stages().values() {
+                match stage {
+                    ExecutionStage::Running(s) => {
+                        total += s.partitions;
+                        done += s
+                            .task_infos
+                            .iter()
+                            .filter(|t| {
+                                matches!(
+                                    t.task_status,
+                                    ballista_core::serde::protobuf::task_status::Status::Successful(_)
+                                )
+                            })
+                            .count();
+                    }
+                    ExecutionStage::Successful(s) => {
+                        total += s.partitions;
+                        done += s.partitions;
+                    }
+                    _ => {}
+                }
+            }
+            let as_u32 = |v: usize| Some(u32::try_from(v).unwrap_or(u32::MAX));
+            row.tasks = as_u32(total);
+            row.tasks_done = as_u32(done.min(total));
+            row.tasks_running = as_u32(graph.running_tasks().len());
+        }
+        rows.push(row);
+    }
+    rows.sort_by(|a, b| (a.started_ms, &a.job_id).cmp(&(b.started_ms, &b.job_id)));
+    axum::Json(rows)
 }
 
 /// SIGTERM or Ctrl-C.

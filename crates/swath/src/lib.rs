@@ -17,3 +17,4 @@ pub mod info;
 pub mod quicklook;
 pub mod shell;
 pub mod store;
+pub mod synth;

@@ -2,6 +2,7 @@
 //! and JSON for pixel rows and scalars).
 
 pub mod cog;
+pub mod csv;
 pub mod png;
 pub mod provenance;
 pub mod zarr;

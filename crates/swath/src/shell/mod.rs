@@ -104,6 +104,17 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// The cluster job name of this process's `n`-th statement: `swath PID.N: ` and
+/// the start of the statement on one line.
+pub fn job_name(n: u64, sql: &str) -> String {
+    let text: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut short: String = text.chars().take(80).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    format!("swath {}.{n}: {short}", std::process::id())
+}
+
 /// One line of an error: newlines folded, DataFusion's context kept.
 pub fn one_line(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -128,6 +139,11 @@ pub struct Shell {
     pub progress_delay: Option<Duration>,
     /// What completion offers.
     pub names: Arc<RwLock<Names>>,
+    /// On a cluster: the scheduler's status API (`http://HOST:PORT`), where the
+    /// progress bar follows this shell's jobs.
+    pub cluster: Option<String>,
+    /// Statements run, for job names.
+    statements: std::sync::atomic::AtomicU64,
 }
 
 impl Shell {
@@ -157,6 +173,11 @@ impl Shell {
             max_rows: (args.max_rows > 0).then_some(args.max_rows),
             progress_delay: None,
             names: Arc::default(),
+            cluster: args.cluster.as_deref().map(|url| {
+                url.strip_prefix("df://")
+                    .map_or_else(|| url.to_string(), |rest| format!("http://{rest}"))
+            }),
+            statements: Default::default(),
         };
         shell.refresh_names().await;
         Ok(shell)
@@ -207,11 +228,28 @@ impl Shell {
             _ => None,
         };
         let work = swath_engine::output::provenance::with_statement(sql, async {
+            // On a cluster the job carries a name the progress bar (and
+            // `swath.jobs`) can find it by.
+            let job = self.cluster.as_ref().map(|base| {
+                let name = job_name(
+                    self.statements
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    sql,
+                );
+                let state = self.ctx.state_ref();
+                let mut state = state.write();
+                // The key exists in every Ballista session.
+                let _ = state
+                    .config_mut()
+                    .options_mut()
+                    .set("ballista.job.name", &name);
+                (base.clone(), name)
+            });
             let df = self.ctx.sql(sql).await.map_err(one_line)?;
             let plan = df.create_physical_plan().await.map_err(one_line)?;
             let bar = self
                 .progress_delay
-                .map(|d| progress::Bar::start(Arc::clone(&plan), d));
+                .map(|d| progress::Bar::start(Arc::clone(&plan), d, job));
             let result = async {
                 let mut stream = execute_stream(Arc::clone(&plan), self.ctx.task_ctx())
                     .map_err(one_line)?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::swath;
 
 /// A child process killed when dropped.
-struct Process(Child);
+pub(crate) struct Process(pub(crate) Child);
 
 impl Drop for Process {
     fn drop(&mut self) {
@@ -19,7 +19,7 @@ impl Drop for Process {
 }
 
 /// A free port on 127.0.0.1 whose successor is free too.
-fn free_port_pair() -> u16 {
+pub(crate) fn free_port_pair() -> u16 {
     for _ in 0..50 {
         let a = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = a.local_addr().expect("addr").port();
@@ -30,7 +30,7 @@ fn free_port_pair() -> u16 {
     panic!("no two free ports in a row");
 }
 
-fn start(args: &[&str], log: &std::path::Path) -> Process {
+pub(crate) fn start(args: &[&str], log: &std::path::Path) -> Process {
     let log = std::fs::File::create(log).expect("log file");
     let child = Command::new(env!("CARGO_BIN_EXE_swath"))
         .args(args)
@@ -470,4 +470,143 @@ fn a_query_over_the_memory_limit_and_a_client_gone_end_cleanly() {
     .expect("embedded");
     assert_eq!(after, embedded);
     assert!(executor(&mut cluster), "the executor died");
+}
+
+/// The middle quarter of a collection's lon/lat extent (as benches/compare/run.py).
+fn middle_box(collection: &str) -> [f64; 4] {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(collection).expect("collection"))
+            .expect("json");
+    let b: Vec<f64> = json["extent"]["spatial"]["bbox"][0]
+        .as_array()
+        .expect("bbox")
+        .iter()
+        .map(|v| v.as_f64().expect("number"))
+        .collect();
+    let (w, h) = (b[2] - b[0], b[3] - b[1]);
+    [
+        b[0] + w * 0.375,
+        b[1] + h * 0.375,
+        b[0] + w * 0.625,
+        b[1] + h * 0.625,
+    ]
+}
+
+/// benches/compare/sql/`w`.sql for `collection`, writing into `out`.
+fn workload(w: &str, collection: &str, out: &std::path::Path) -> String {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let sql = std::fs::read_to_string(repo.join(format!("benches/compare/sql/{w}.sql")))
+        .expect("workload");
+    let [west, south, east, north] = middle_box(collection);
+    sql.replace("{collection}", collection)
+        .replace("{out}", &out.display().to_string())
+        .replace("{west}", &west.to_string())
+        .replace("{south}", &south.to_string())
+        .replace("{east}", &east.to_string())
+        .replace("{north}", &north.to_string())
+}
+
+/// Every band of a GeoTIFF: its grid and its pixels as bytes.
+fn raster_bytes(path: &std::path::Path) -> (String, usize, usize, usize, Vec<u8>) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let store: std::sync::Arc<dyn object_store::ObjectStore> =
+            std::sync::Arc::new(object_store::local::LocalFileSystem::new());
+        let location =
+            object_store::path::Path::from_filesystem_path(path).expect("path");
+        let tiff = swath_geotiff::open(store, location).await.expect("open");
+        let window = swath_geotiff::Window::new(0, 0, tiff.width(), tiff.height());
+        let raster = tiff.read_window(0, window).await.expect("read");
+        (
+            format!("{:?}", tiff.georeference().transform),
+            raster.width as usize,
+            raster.height as usize,
+            raster.bands as usize,
+            raster.data.to_le_bytes(),
+        )
+    })
+}
+
+/// CSV rows; numbers compared to 1e-12 relative (sums of floats may be added
+/// in another order across partitions), the rest exactly.
+fn assert_csv_close(w: &str, cluster: &str, embedded: &str) {
+    let (a, b): (Vec<&str>, Vec<&str>) =
+        (cluster.lines().collect(), embedded.lines().collect());
+    assert_eq!(a.len(), b.len(), "{w}:\n{cluster}\n---\n{embedded}");
+    for (x, y) in a.iter().zip(&b) {
+        let (xs, ys): (Vec<&str>, Vec<&str>) =
+            (x.split(',').collect(), y.split(',').collect());
+        assert_eq!(xs.len(), ys.len(), "{w}: {x} / {y}");
+        for (p, q) in xs.iter().zip(&ys) {
+            match (p.parse::<f64>(), q.parse::<f64>()) {
+                (Ok(p), Ok(q)) => assert!(
+                    (p - q).abs() <= 1e-12 * p.abs().max(q.abs()).max(1e-300),
+                    "{w}: {x} / {y}"
+                ),
+                _ => assert_eq!(p, q, "{w}: {x} / {y}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn the_five_workloads_on_a_cluster_equal_the_embedded_engine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Two UTM zones (W5 fuses the overlap), 6 dates.
+    let collection = catalogue(dir.path(), 128, 6);
+    let mut cluster = Cluster::start(dir.path(), &["--executor-timeout", "10"], 2, &[]);
+    let url = cluster.url.clone();
+    for w in ["w1", "w2", "w3", "w4", "w5"] {
+        let mut outputs = Vec::new();
+        for side in ["cluster", "embedded"] {
+            let out = dir.path().join(side).join(w);
+            std::fs::create_dir_all(&out).expect("out");
+            let file = out.join(format!("{w}.sql"));
+            std::fs::write(&file, workload(w, &collection, &out)).expect("sql");
+            let mut cmd = swath();
+            if side == "cluster" {
+                cmd.args(["--cluster", &url]);
+            }
+            let o = cmd
+                .args(["--threads", "4", "-f"])
+                .arg(&file)
+                .output()
+                .expect("run");
+            assert!(
+                o.status.success(),
+                "{w} ({side}): {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            outputs.push(out);
+        }
+        if w == "w1" || w == "w5" {
+            let read = |d: &std::path::Path| {
+                std::fs::read_to_string(d.join(format!("{w}.csv"))).expect("csv")
+            };
+            let (a, b) = (read(&outputs[0]), read(&outputs[1]));
+            assert!(b.lines().count() >= 4, "{w}: {b}");
+            assert_csv_close(w, &a, &b);
+        } else {
+            let (a, b) = (
+                raster_bytes(&outputs[0].join(format!("{w}.tif"))),
+                raster_bytes(&outputs[1].join(format!("{w}.tif"))),
+            );
+            assert_eq!((&a.0, a.1, a.2, a.3), (&b.0, b.1, b.2, b.3), "{w}: grid");
+            assert!(a.1 * a.2 >= 64 * 64, "{w}: {}×{}", a.1, a.2);
+            // Pixel for pixel, bit for bit (NaN is nodata: bytes, not floats).
+            assert!(
+                a.4 == b.4,
+                "{w}: the cluster's COG differs from the embedded one"
+            );
+        }
+    }
+    // The shell named every job; the scheduler ran them all to success.
+    let jobs = query(
+        Some(&url),
+        "SELECT count(*) AS jobs, sum(CASE WHEN status = 'successful' AND stages_done = stages \
+         THEN 1 ELSE 0 END) AS done FROM swath.jobs WHERE name LIKE 'swath %: COPY%'",
+    )
+    .expect("swath.jobs");
+    assert_eq!(jobs.trim(), "jobs,done\n5,5", "{jobs}");
+    cluster.executors.clear();
 }

@@ -8,6 +8,7 @@ use std::process::Command;
 
 mod bench;
 mod cluster;
+mod deploy;
 mod shell;
 
 fn swath() -> Command {
