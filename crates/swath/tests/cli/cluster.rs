@@ -70,7 +70,8 @@ struct Cluster {
     executors: Vec<Option<Process>>,
     work_dirs: Vec<std::path::PathBuf>,
     dir: std::path::PathBuf,
-    _scheduler: Process,
+    /// The scheduler (`None` once a test killed it).
+    scheduler_process: Option<Process>,
 }
 
 impl Cluster {
@@ -93,7 +94,7 @@ impl Cluster {
             executors: Vec::new(),
             work_dirs: Vec::new(),
             dir: dir.to_path_buf(),
-            _scheduler: process,
+            scheduler_process: Some(process),
         };
         for _ in 0..n {
             cluster.add_executor(executor_flags);
@@ -327,24 +328,45 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
     let mut cluster = Cluster::start(dir.path(), &["--executor-timeout", "6"], 2, &[]);
     let url = cluster.url.clone();
 
-    // W2's masked median composite, in 8 scan partitions (tasks) over 2 one-slot
-    // executors.
-    let sql = format!(
+    // W2's masked median composite and W4's geomedian, in 8 scan partitions
+    // (tasks) over 2 one-slot executors.
+    let create = format!(
         "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
-         OPTIONS (bands 'red,nir,scl', chunk_size '64'); \
-         SELECT chunk_x, chunk_y, \
+         OPTIONS (bands 'blue,green,red,nir,scl', chunk_size '64');"
+    );
+    let w2 = format!(
+        "{create} SELECT chunk_x, chunk_y, \
          rs_tile_sum(rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS red, \
          rs_tile_sum(rs_median(rs_mask(nir, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS nir \
          FROM s2 GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x"
     );
-    let embedded = query(None, &sql).expect("embedded");
-    assert!(embedded.lines().count() > 10, "{embedded}");
+    let w4 = format!(
+        "{create} SELECT chunk_x, chunk_y, rs_tile_sum(g['red']) AS red, \
+         rs_tile_sum(g['smad']) AS smad, rs_tile_sum(g['bcmad']) AS bcmad \
+         FROM (SELECT chunk_x, chunk_y, rs_geomedian_mads(blue, green, red, nir) AS g \
+         FROM (SELECT chunk_x, chunk_y, rs_mask(blue, c) AS blue, rs_mask(green, c) AS green, \
+         rs_mask(red, c) AS red, rs_mask(nir, c) AS nir \
+         FROM (SELECT *, rs_class_mask(scl, 0, 3, 8, 9, 10) AS c FROM s2)) \
+         GROUP BY chunk_x, chunk_y) ORDER BY chunk_y, chunk_x"
+    );
+    let w2_embedded = query(None, &w2).expect("embedded W2");
+    let w4_embedded = query(None, &w4).expect("embedded W4");
+    assert!(w2_embedded.lines().count() > 10, "{w2_embedded}");
+    assert!(w4_embedded.lines().count() > 10, "{w4_embedded}");
 
-    // Two moments: executor 0 SIGKILLed once it has finished its first task of the
-    // query (written its first shuffle output); then, with a fresh executor in its
-    // place, executor 1 killed after its third.
-    for (victim, nth) in [(0usize, 1usize), (1, 3)] {
-        if victim == 1 {
+    // For each of W2 and W4, two moments: one executor SIGKILLed once it has
+    // finished its first task of the query (written its first shuffle output),
+    // then, with a fresh executor in its place, the other killed after its third.
+    // A fresh executor replaces each victim.
+    let rounds = [
+        (&w2, &w2_embedded, 0usize, 1usize),
+        (&w2, &w2_embedded, 1, 3),
+        (&w4, &w4_embedded, 2, 1),
+        (&w4, &w4_embedded, 3, 3),
+    ];
+    let mut seen_running = false;
+    for (sql, embedded, victim, nth) in rounds {
+        if victim > 0 {
             cluster.add_executor(&[]);
         }
         let before: std::collections::HashSet<_> =
@@ -360,7 +382,7 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
                 "--format",
                 "csv",
                 "-c",
-                &sql,
+                sql,
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -377,6 +399,29 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
                 Instant::now() < deadline,
                 "executor {victim} never finished {nth} task(s)"
             );
+            // While it runs, the system tables show it (read by another client,
+            // with no task slot free).
+            if !seen_running
+                && let Ok(jobs) = query(
+                    Some(&url),
+                    "SELECT tasks_running, tasks FROM swath.jobs WHERE status = 'running'",
+                )
+                && let Some(row) = jobs.lines().nth(1)
+            {
+                let n: Vec<u32> = row.split(',').filter_map(|v| v.parse().ok()).collect();
+                let busy = query(
+                    Some(&url),
+                    "SELECT sum(running_tasks) AS busy FROM swath.executors",
+                )
+                .expect("swath.executors");
+                if n.len() == 2
+                    && n[0] >= 1
+                    && n[1] >= 8
+                    && busy.lines().nth(1) != Some("0")
+                {
+                    seen_running = true;
+                }
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(
@@ -396,10 +441,14 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
         );
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            embedded,
+            *embedded,
             "round {victim}"
         );
     }
+    assert!(
+        seen_running,
+        "swath.jobs / swath.executors never showed the running query"
+    );
 }
 
 #[test]
@@ -609,4 +658,82 @@ fn the_five_workloads_on_a_cluster_equal_the_embedded_engine() {
     .expect("swath.jobs");
     assert_eq!(jobs.trim(), "jobs,done\n5,5", "{jobs}");
     cluster.executors.clear();
+}
+
+#[test]
+fn a_scheduler_restart_fails_running_queries_and_the_cluster_comes_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collection = catalogue(dir.path(), 256, 6);
+    let flags = ["--executor-timeout", "6"];
+    let mut cluster = Cluster::start(dir.path(), &flags, 1, &[]);
+    let url = cluster.url.clone();
+    let sql = format!(
+        "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
+         OPTIONS (bands 'red,nir,scl', chunk_size '64'); \
+         SELECT chunk_x, chunk_y, \
+         rs_tile_sum(rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS red, \
+         rs_tile_sum(rs_median(rs_mask(nir, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS nir \
+         FROM s2 GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x"
+    );
+    let before: std::collections::HashSet<_> =
+        files_in(&cluster.work_dirs[0]).into_iter().collect();
+    let client = Command::new("timeout")
+        .arg("300")
+        .arg(env!("CARGO_BIN_EXE_swath"))
+        .args(["--cluster", &url, "--format", "csv", "-c", &sql])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("client");
+    // Mid-query: the executor has finished a task.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while files_in(&cluster.work_dirs[0])
+        .iter()
+        .all(|f| before.contains(f))
+    {
+        assert!(Instant::now() < deadline, "the query never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The scheduler dies (SIGKILL: its state is in memory and is lost).
+    drop(cluster.scheduler_process.take());
+    let killed = Instant::now();
+    let out = client.wait_with_output().expect("client ends");
+    // The client does not hang: it ends with an error that names the scheduler.
+    assert!(killed.elapsed() < Duration::from_secs(120));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_ne!(out.status.code(), Some(124), "the client hung: {err}");
+    assert!(!err.trim().is_empty());
+    eprintln!("client error after the scheduler was lost: {err}");
+    // A scheduler started again on the same address: the executor, still
+    // heartbeating, registers with it and queries run again.
+    let args = [
+        "scheduler",
+        "--bind",
+        cluster.scheduler.as_str(),
+        flags[0],
+        flags[1],
+    ];
+    cluster.scheduler_process = Some(start(&args, &dir.path().join("scheduler2.log")));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        match query(Some(&url), "SELECT count(*) AS n FROM swath.executors") {
+            Ok(out) if out.lines().nth(1) == Some("1") => break,
+            other => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the executor never came back: {other:?}"
+                );
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+    }
+    assert_eq!(
+        query(Some(&url), &sql).expect("after the restart"),
+        query(None, &sql).expect("embedded")
+    );
 }

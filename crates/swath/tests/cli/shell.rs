@@ -505,3 +505,27 @@ fn progress_counts_the_chunks_scans_read() {
         assert_eq!(after.chunks_total, rows as u64);
     });
 }
+
+#[test]
+fn embedded_swath_executors_is_this_process() {
+    let o = swath(&[
+        "--threads",
+        "3",
+        "--memory-limit",
+        "1G",
+        "--format",
+        "csv",
+        "-c",
+        "SELECT id, slots, memory_limit_bytes, rss_bytes > 1000000 AS rss, \
+         peak_rss_bytes >= rss_bytes AS peak FROM swath.executors",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "id,slots,memory_limit_bytes,rss,peak\nlocal,3,1073741824,true,true\n"
+    );
+    // Jobs are a cluster's: embedded there is no such table.
+    let o = swath(&["-c", "SELECT * FROM swath.jobs"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("swath.jobs"), "{}", stderr(&o));
+}
