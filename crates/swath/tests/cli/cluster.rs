@@ -277,6 +277,51 @@ fn scheduler_and_two_executors_answer_as_the_embedded_engine() {
         .count();
     assert!(valid > 1000, "{valid} valid pixels");
 
+    // PNG and Zarr on the cluster: the same bytes, file for file.
+    let rgb = "SELECT chunk_x, chunk_y, rs_median(red) AS red, rs_median(nir) AS nir, \
+               rs_mean(red) AS mean FROM s2 GROUP BY chunk_x, chunk_y";
+    for format in ["PNG", "ZARR"] {
+        let mut outputs = Vec::new();
+        for (name, cluster) in [("cluster", Some(url.as_str())), ("embedded", None)] {
+            let path = out.join(format!("{name}.{}", format.to_lowercase()));
+            let sql = format!(
+                "{create} COPY ({rgb}) TO '{}' STORED AS {format}",
+                path.display()
+            );
+            query(cluster, &sql)
+                .unwrap_or_else(|e| panic!("COPY {format} ({name}): {e}"));
+            outputs.push(path);
+        }
+        let contents = |root: &std::path::Path| {
+            let mut files: Vec<_> = if root.is_dir() {
+                files_in(root)
+            } else {
+                vec![root.to_path_buf()]
+            };
+            files.sort();
+            files
+                .iter()
+                .map(|f| {
+                    (
+                        f.strip_prefix(root).expect("under root").to_path_buf(),
+                        std::fs::read(f).expect("read"),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (contents(&outputs[0]), contents(&outputs[1]));
+        assert!(!b.is_empty() && b.iter().all(|(_, bytes)| !bytes.is_empty()));
+        assert_eq!(
+            a.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            b.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            "{format}"
+        );
+        assert!(
+            a == b,
+            "{format}: the cluster's output differs from the embedded one"
+        );
+    }
+
     // An executor stopped with SIGTERM leaves; the other one still answers.
     let mut first = cluster.executors[0].take().expect("executor 0");
     let pid = first.0.id().to_string();
