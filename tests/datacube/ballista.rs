@@ -161,8 +161,13 @@ async fn canonical_queries_give_the_same_results_on_ballista_standalone() {
         }
         assert_eq!(g.len(), w.len(), "query {}", QUERIES[i]);
     }
-    // The plan really ran distributed.
-    let rows = sql(&cluster, "EXPLAIN SELECT count(*) FROM s2").await;
+    // The plan really ran distributed. (Not `count(*)`: the static planner
+    // answers it from the scan's exact statistics, without a scan.)
+    let rows = sql(
+        &cluster,
+        "EXPLAIN SELECT count(*) FROM s2 WHERE chunk_x >= 0",
+    )
+    .await;
     let text = arrow::util::pretty::pretty_format_batches(&rows)
         .expect("fmt")
         .to_string();

@@ -72,6 +72,13 @@ fn encode<T: serde::Serialize>(
         .map_err(|e| internal_datafusion_err!("encoding a Swath plan node: {e}"))
 }
 
+/// An output's destination from DataFusion's protobuf `FileSinkConfig`.
+fn sink_config(bytes: &[u8]) -> Result<FileSinkConfig> {
+    let proto = datafusion_proto::protobuf::FileSinkConfig::decode(bytes)
+        .map_err(|e| internal_datafusion_err!("decoding an output's destination: {e}"))?;
+    FileSinkConfig::try_from(&proto)
+}
+
 fn decode<T: serde::de::DeserializeOwned>(buf: &[u8]) -> Result<T> {
     serde_json::from_slice(&buf[4..])
         .map_err(|e| internal_datafusion_err!("decoding a Swath plan node: {e}"))
@@ -240,14 +247,8 @@ impl PhysicalExtensionCodec for SwathPhysicalCodec {
             let [input] = inputs else {
                 return Err(internal_datafusion_err!("a CSV output has one input"));
             };
-            let proto = datafusion_proto::protobuf::FileSinkConfig::decode(
-                payload.config.as_slice(),
-            )
-            .map_err(|e| {
-                internal_datafusion_err!("decoding an output's destination: {e}")
-            })?;
             let sink = datafusion::datasource::file_format::csv::CsvSink::new(
-                FileSinkConfig::try_from(&proto)?,
+                sink_config(&payload.config)?,
                 payload.settings.options()?,
             );
             return Ok(Arc::new(DataSinkExec::new(
@@ -261,13 +262,7 @@ impl PhysicalExtensionCodec for SwathPhysicalCodec {
             let [input] = inputs else {
                 return Err(internal_datafusion_err!("a raster output has one input"));
             };
-            let proto = datafusion_proto::protobuf::FileSinkConfig::decode(
-                payload.config.as_slice(),
-            )
-            .map_err(|e| {
-                internal_datafusion_err!("decoding an output's destination: {e}")
-            })?;
-            let config = FileSinkConfig::try_from(&proto)?;
+            let config = sink_config(&payload.config)?;
             let sink = PortableSink::rebuild(
                 &payload.format,
                 payload.options,
