@@ -222,7 +222,19 @@ pub async fn fetch<T: serde::de::DeserializeOwned>(base: &str, path: &str) -> Re
             response.status()
         )));
     }
-    let body = response.bytes().await.map_err(|e| failed(&e))?;
+    // A status list is small; a body past this is not a scheduler's answer.
+    const LIMIT: u64 = 64 << 20;
+    if response.content_length().is_some_and(|n| n > LIMIT) {
+        return Err(failed(&"the answer is larger than 64 MiB"));
+    }
+    let mut body = Vec::new();
+    let mut response = response;
+    while let Some(chunk) = response.chunk().await.map_err(|e| failed(&e))? {
+        body.extend_from_slice(&chunk);
+        if body.len() as u64 > LIMIT {
+            return Err(failed(&"the answer is larger than 64 MiB"));
+        }
+    }
     serde_json::from_slice(&body).map_err(|e| failed(&e))
 }
 

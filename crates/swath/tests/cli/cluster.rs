@@ -145,6 +145,13 @@ impl Cluster {
     }
 }
 
+/// W2's masked medians of red and nir per chunk, summed per tile (a query with
+/// a shuffle whose result is small enough to compare as text).
+const W2_SUMS: &str = "SELECT chunk_x, chunk_y, \
+     rs_tile_sum(rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS red, \
+     rs_tile_sum(rs_median(rs_mask(nir, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS nir \
+     FROM s2 GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x";
+
 /// A synthetic catalogue of `size`-pixel granules over `dates` dates.
 fn catalogue(dir: &std::path::Path, size: u32, dates: u32) -> String {
     let mut spec = swath_synth::SynthSpec::tiny();
@@ -366,12 +373,7 @@ fn an_executor_killed_mid_query_does_not_lose_the_query() {
         "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
          OPTIONS (bands 'blue,green,red,nir,scl', chunk_size '64');"
     );
-    let w2 = format!(
-        "{create} SELECT chunk_x, chunk_y, \
-         rs_tile_sum(rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS red, \
-         rs_tile_sum(rs_median(rs_mask(nir, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS nir \
-         FROM s2 GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x"
-    );
+    let w2 = format!("{create} {W2_SUMS}");
     let w4 = format!(
         "{create} SELECT chunk_x, chunk_y, rs_tile_sum(g['red']) AS red, \
          rs_tile_sum(g['smad']) AS smad, rs_tile_sum(g['bcmad']) AS bcmad \
@@ -509,12 +511,7 @@ fn a_query_over_the_memory_limit_and_a_client_gone_end_cleanly() {
         "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
          OPTIONS (bands 'red,nir,scl', chunk_size '256');"
     );
-    let heavy = format!(
-        "{create} SELECT chunk_x, chunk_y, \
-         rs_tile_sum(rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS red, \
-         rs_tile_sum(rs_median(rs_mask(nir, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS nir \
-         FROM s2 GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x"
-    );
+    let heavy = format!("{create} {W2_SUMS}");
 
     // Over the limit: an error that says so, in bounded time; the executor lives.
     let started = Instant::now();
@@ -701,11 +698,7 @@ fn a_scheduler_restart_fails_running_queries_and_the_cluster_comes_back() {
     let url = cluster.url.clone();
     let sql = format!(
         "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
-         OPTIONS (bands 'red,nir,scl', chunk_size '64'); \
-         SELECT chunk_x, chunk_y, \
-         rs_tile_sum(rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS red, \
-         rs_tile_sum(rs_median(rs_mask(nir, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS nir \
-         FROM s2 GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x"
+         OPTIONS (bands 'red,nir,scl', chunk_size '64'); {W2_SUMS}"
     );
     let before: std::collections::HashSet<_> =
         files_in(&cluster.work_dirs[0]).into_iter().collect();
