@@ -57,6 +57,7 @@ fn location_url(
 ) -> Result<Url> {
     let url =
         swath_catalog::location_url(location).map_err(|e| plan_datafusion_err!("{e}"))?;
+    crate::stores::check_read(state, [&url])?;
     let store = crate::stores::table_store_options(state, &options.store);
     crate::stores::configure(state, [&url], &store)?;
     Ok(url)
@@ -169,6 +170,8 @@ pub async fn stac_table(
         .items
         .iter()
         .flat_map(|i| i.assets.iter().map(|a| &a.href));
+    let hrefs: Vec<&Url> = hrefs.collect();
+    crate::stores::check_read(state, hrefs.iter().copied())?;
     let store = crate::stores::table_store_options(state, &options.store);
     crate::stores::configure(state, hrefs, &store)?;
     let (names, sources) = if loaded.items.is_empty() {
@@ -219,6 +222,8 @@ async fn api_table(
         return empty_table(location, options);
     };
     let hrefs = first.assets.iter().map(|a| &a.href);
+    let hrefs: Vec<&Url> = hrefs.collect();
+    crate::stores::check_read(state, hrefs.iter().copied())?;
     let store = crate::stores::table_store_options(state, &options.store);
     crate::stores::configure(state, hrefs, &store)?;
     let mut options = options;
@@ -290,6 +295,8 @@ pub async fn search_scenes(
         .items
         .iter()
         .flat_map(|i| i.assets.iter().map(|a| &a.href));
+    let hrefs: Vec<&Url> = hrefs.collect();
+    crate::stores::check_read(state, hrefs.iter().copied())?;
     let store = crate::stores::table_store_options(state, &table.options.store);
     crate::stores::configure(state, hrefs, &store)?;
     let requested: Vec<String> =

@@ -41,6 +41,9 @@ pub struct EngineConfig {
     pub mode: Mode,
     /// Where `COPY … STORED AS COG | ZARR` may write (paths or URLs; empty: anywhere).
     pub output_roots: Vec<String>,
+    /// Where the session's stores may read and write at all (a server's
+    /// `--allow-root` and `--output-root`; default: anywhere).
+    pub roots: swath_store::AccessRoots,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +53,7 @@ impl Default for EngineConfig {
             memory_limit: None,
             mode: Mode::Embedded,
             output_roots: Vec::new(),
+            roots: swath_store::AccessRoots::anywhere(),
         }
     }
 }
@@ -152,7 +156,8 @@ pub fn session_config(cfg: &EngineConfig) -> SessionConfig {
 
 /// A session state with Swath's functions, table factories and memory limit.
 pub fn session_state(cfg: &EngineConfig) -> Result<SessionState> {
-    let registry = Arc::new(swath_store::Registry::from_env());
+    let registry =
+        Arc::new(swath_store::Registry::from_env().with_roots(cfg.roots.clone()));
     let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(
         crate::stores::SwathObjectStores(Arc::clone(&registry)),
     ));

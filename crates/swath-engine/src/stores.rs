@@ -51,6 +51,27 @@ pub fn store(runtime: &RuntimeEnv, url: &Url) -> Result<Arc<dyn ObjectStore>> {
     runtime.object_store_registry.get_store(url)
 }
 
+/// A plan error unless every URL of `urls` may be read under the session's
+/// allowed roots (a server's `--allow-root`): catalogues and assets outside are
+/// refused when a table is made, before any of them is read.
+pub fn check_read<'a>(
+    state: &dyn Session,
+    urls: impl IntoIterator<Item = &'a Url>,
+) -> Result<()> {
+    let Some(registry) = registry(state.config()) else {
+        return Ok(());
+    };
+    if registry.roots().roots(swath_store::Access::Read).is_none() {
+        return Ok(());
+    }
+    for url in urls {
+        registry
+            .check(url, swath_store::Access::Read)
+            .map_err(|e| DataFusionError::Plan(e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// Configure the stores of `urls` (their scheme and host/bucket) with `options`
 /// over the environment. Without options nothing changes.
 pub fn configure<'a>(

@@ -20,6 +20,7 @@
 
 mod env;
 mod options;
+pub mod roots;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -36,7 +37,8 @@ use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use url::Url;
 
 pub use env::Environment;
-pub use options::{OPTION_KEYS, StoreOptions};
+pub use options::{OPTION_KEYS, StoreOptions, parse_duration};
+pub use roots::{Access, AccessRoots};
 
 /// Why a store could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +155,8 @@ pub struct Registry {
     stores: Mutex<HashMap<String, Entry>>,
     /// Secret values of the options stores were configured with, to mask in text.
     secrets: Mutex<Vec<String>>,
+    /// Where the stores may read and write (a server's allowed roots).
+    roots: Arc<AccessRoots>,
 }
 
 impl fmt::Debug for Registry {
@@ -185,7 +189,39 @@ impl Registry {
             env,
             stores: Mutex::new(HashMap::new()),
             secrets: Mutex::new(Vec::new()),
+            roots: Arc::new(AccessRoots::anywhere()),
         }
+    }
+
+    /// This registry, its stores limited to `roots`: every request outside them
+    /// fails with a permission error, whichever code path makes it.
+    pub fn with_roots(mut self, roots: AccessRoots) -> Self {
+        self.roots = Arc::new(roots);
+        self
+    }
+
+    /// Where this registry's stores may read and write.
+    pub fn roots(&self) -> &AccessRoots {
+        &self.roots
+    }
+
+    /// `Ok` if `url` may be accessed (`access`) under the registry's roots.
+    pub fn check(&self, url: &Url, access: Access) -> Result<()> {
+        self.roots
+            .check(url.as_str(), access)
+            .map_err(Error::Option)
+    }
+
+    /// `store`, limited to the registry's roots when it has any.
+    fn limit(&self, url: &Url, store: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+        if self.roots.is_unlimited() {
+            return store;
+        }
+        let base = match url.scheme() {
+            "file" => "file://".to_string(),
+            _ => url[..url::Position::BeforePath].to_string(),
+        };
+        Arc::new(roots::Rooted::new(store, &base, Arc::clone(&self.roots)))
     }
 
     /// The store serving `url`: the one made before for its [`store_key`], or a new
@@ -198,16 +234,16 @@ impl Registry {
             .ok()
             .and_then(|s| s.get(&key).map(|e| Arc::clone(&e.store)))
         {
-            return Ok(e);
+            return Ok(self.limit(url, e));
         }
         let entry = self.build(url, &StoreOptions::default())?;
         let store = Arc::clone(&entry.store);
         if let Ok(mut stores) = self.stores.lock() {
             // Another caller may have made it meanwhile: keep the first.
             let kept = stores.entry(key).or_insert(entry);
-            return Ok(Arc::clone(&kept.store));
+            return Ok(self.limit(url, Arc::clone(&kept.store)));
         }
-        Ok(store)
+        Ok(self.limit(url, store))
     }
 
     /// Make the store for `url` with `options` over the environment, and keep it
@@ -229,7 +265,7 @@ impl Registry {
         if let Ok(mut stores) = self.stores.lock() {
             stores.insert(store_key(url), entry);
         }
-        Ok(store)
+        Ok(self.limit(url, store))
     }
 
     /// Serve `url`'s [`store_key`] with `store` (tests, in-memory stores).

@@ -37,6 +37,9 @@ pub enum Command {
     Executor(crate::cluster::ExecutorArgs),
     /// Write a synthetic Sentinel-2-like STAC catalogue to a directory or a bucket.
     Synth(crate::synth::SynthArgs),
+    /// Serve Arrow Flight SQL (ADBC, JDBC, notebooks, BI tools) over the engine or
+    /// a cluster.
+    Serve(crate::serve::ServeArgs),
 }
 
 /// Parse the process arguments, run the command, and map errors to exit status 1 with
@@ -73,6 +76,7 @@ pub fn main() -> ExitCode {
             Some(Command::Scheduler(args)) => crate::cluster::scheduler(&args).await,
             Some(Command::Executor(args)) => crate::cluster::executor(&args).await,
             Some(Command::Synth(args)) => crate::synth::run(&args).await,
+            Some(Command::Serve(args)) => crate::serve::run(&args).await,
             None => crate::shell::run(&cli.shell).await,
         }
     });

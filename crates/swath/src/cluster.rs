@@ -86,7 +86,7 @@ pub struct ExecutorArgs {
 }
 
 /// `HOST:PORT` as a socket address (the first the host resolves to).
-fn address(what: &str, text: &str) -> Result<SocketAddr, String> {
+pub(crate) fn address(what: &str, text: &str) -> Result<SocketAddr, String> {
     text.to_socket_addrs()
         .map_err(|e| format!("{what} {text:?}: {e}"))?
         .next()
@@ -336,7 +336,7 @@ async fn jobs_json(
 }
 
 /// SIGTERM or Ctrl-C.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     let mut term =
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(s) => s,

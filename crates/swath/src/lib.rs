@@ -15,6 +15,7 @@ pub mod demo;
 pub mod index;
 pub mod info;
 pub mod quicklook;
+pub mod serve;
 pub mod shell;
 pub mod store;
 pub mod synth;

@@ -162,6 +162,7 @@ impl Shell {
             memory_limit,
             output_roots: args.output_root.clone(),
             mode,
+            ..EngineConfig::default()
         };
         let ctx = swath_engine::context(&config)
             .await
