@@ -235,8 +235,9 @@ fn strip_scheme<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
 
 /// `user`, `password` of a basic-auth value (base64 of `user:password`).
 pub fn decode_basic(encoded: &str) -> Result<(String, String), Status> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
+    // With or without padding (Go's Flight client sends none).
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(encoded.trim().trim_end_matches('='))
         .map_err(|_| unauthenticated())?;
     let text = String::from_utf8(bytes).map_err(|_| unauthenticated())?;
     let (user, password) = text.split_once(':').ok_or_else(unauthenticated)?;
@@ -369,6 +370,14 @@ mod tests {
         let other =
             base64::engine::general_purpose::STANDARD.encode("bob:aaaaaaaaaaaaaaaaaaaa");
         assert!(auth.caller(Some(&format!("Basic {other}"))).is_err());
+        let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD
+            .encode("alice:aaaaaaaaaaaaaaaaaaaa");
+        assert_eq!(
+            auth.caller(Some(&format!("Basic {unpadded}")))
+                .unwrap()
+                .user,
+            "alice"
+        );
         let session = auth.issue("alice");
         let c = auth.caller(Some(&format!("bearer {session}"))).unwrap();
         assert_eq!(c.session.as_deref(), Some(session.as_str()));

@@ -153,7 +153,7 @@ const W2_SUMS: &str = "SELECT chunk_x, chunk_y, \
      FROM s2 GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x";
 
 /// A synthetic catalogue of `size`-pixel granules over `dates` dates.
-fn catalogue(dir: &std::path::Path, size: u32, dates: u32) -> String {
+pub(crate) fn catalogue(dir: &std::path::Path, size: u32, dates: u32) -> String {
     let mut spec = swath_synth::SynthSpec::tiny();
     spec.size = size;
     spec.block_size = 64.min(size);
@@ -582,7 +582,7 @@ fn middle_box(collection: &str) -> [f64; 4] {
 }
 
 /// benches/compare/sql/`w`.sql for `collection`, writing into `out`.
-fn workload(w: &str, collection: &str, out: &std::path::Path) -> String {
+pub(crate) fn workload(w: &str, collection: &str, out: &std::path::Path) -> String {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let sql = std::fs::read_to_string(repo.join(format!("benches/compare/sql/{w}.sql")))
         .expect("workload");
@@ -596,7 +596,9 @@ fn workload(w: &str, collection: &str, out: &std::path::Path) -> String {
 }
 
 /// Every band of a GeoTIFF: its grid and its pixels as bytes.
-fn raster_bytes(path: &std::path::Path) -> (String, usize, usize, usize, Vec<u8>) {
+pub(crate) fn raster_bytes(
+    path: &std::path::Path,
+) -> (String, usize, usize, usize, Vec<u8>) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let store: std::sync::Arc<dyn object_store::ObjectStore> =
@@ -618,7 +620,7 @@ fn raster_bytes(path: &std::path::Path) -> (String, usize, usize, usize, Vec<u8>
 
 /// CSV rows; numbers compared to 1e-12 relative (sums of floats may be added
 /// in another order across partitions), the rest exactly.
-fn assert_csv_close(w: &str, cluster: &str, embedded: &str) {
+pub(crate) fn assert_csv_close(w: &str, cluster: &str, embedded: &str) {
     let (a, b): (Vec<&str>, Vec<&str>) =
         (cluster.lines().collect(), embedded.lines().collect());
     assert_eq!(a.len(), b.len(), "{w}:\n{cluster}\n---\n{embedded}");

@@ -9,6 +9,7 @@ use std::process::Command;
 mod bench;
 mod cluster;
 mod deploy;
+mod serve;
 mod shell;
 
 fn swath() -> Command {
