@@ -347,6 +347,18 @@ def make_cert(out_dir):
     print(json.dumps({"dir": out_dir}))
 
 
+def query(uri, sql_file):
+    """Run a file's statements on one connection; the last result as CSV."""
+    with swath.connect(uri) as conn:
+        for stmt in statements(open(sql_file).read()):
+            t = run_sql(conn, stmt)
+    lines = [",".join(t.column_names)]
+    for row in zip(*[c.to_pylist() for c in t.columns]):
+        lines.append(",".join("" if v is None else str(v) for v in row))
+    print("\n".join(lines))
+    print(json.dumps({"rows": len(t)}))
+
+
 # --- concurrency -------------------------------------------------------------
 
 
@@ -408,6 +420,8 @@ def main():
         security(*args)
     elif mode == "tls":
         tls(*args)
+    elif mode == "query":
+        query(*args)
     elif mode == "make-cert":
         make_cert(*args)
     elif mode == "concurrency":

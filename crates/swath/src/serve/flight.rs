@@ -48,10 +48,11 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::{Authenticator, Caller, basic_credentials, unauthenticated};
 use super::sessions::{ClientSession, Sessions, Statement};
+use swath_engine::output::provenance::with_statement;
 
 /// Schema metadata key of the table grid (JSON: crs, transform, width, height,
 /// chunk_width, chunk_height), copied from the first tile column that has it.
-pub const GRID_KEY: &str = "swath:grid";
+pub use swath_engine::cube::schema::GRID_KEY;
 
 /// The Flight SQL service of `swath serve`.
 pub struct SwathFlightSql {
@@ -102,7 +103,8 @@ impl SwathFlightSql {
     ) -> Result<(SchemaRef, String), Status> {
         let deadline = Instant::now() + self.timeout;
         let roots = &self.sessions.settings().engine.roots;
-        let df = within(deadline, self.timeout, async {
+        self.name_job(session, sql);
+        let planned = within(deadline, self.timeout, async {
             let plan = session
                 .ctx
                 .state()
@@ -115,11 +117,35 @@ impl SwathFlightSql {
                 .execute_logical_plan(plan)
                 .await
                 .map_err(|e| status(session, &e))
-        })
-        .await?;
+        });
+        let df = with_statement(sql, planned).await?;
         let schema = output_schema(df.schema().as_arrow());
-        let handle = session.keep(Statement::Pending { df, deadline })?;
+        let handle = session.keep(Statement::Pending {
+            df,
+            deadline,
+            sql: sql.to_string(),
+        })?;
         Ok((schema, handle))
+    }
+
+    /// On a cluster, name the statement's job (`swath.jobs`, the scheduler's
+    /// API): `swath serve USER: <statement start>`.
+    fn name_job(&self, session: &ClientSession, sql: &str) {
+        if self.sessions.settings().engine.mode == swath_engine::Mode::Embedded {
+            return;
+        }
+        let text: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut short: String = text.chars().take(80).collect();
+        if short.len() < text.len() {
+            short.push('…');
+        }
+        let name = format!("swath serve {}: {short}", session.user);
+        let state = session.ctx.state_ref();
+        let mut state = state.write();
+        let _ = state
+            .config_mut()
+            .options_mut()
+            .set("ballista.job.name", &name);
     }
 
     /// Run a statement to its end; the rows it reports (COPY's count) or 0.
@@ -127,12 +153,13 @@ impl SwathFlightSql {
         &self,
         session: &ClientSession,
         df: DataFrame,
+        sql: &str,
     ) -> Result<i64, Status> {
         let deadline = Instant::now() + self.timeout;
-        let batches = within(deadline, self.timeout, async {
+        let run = within(deadline, self.timeout, async {
             df.collect().await.map_err(|e| status(session, &e))
-        })
-        .await?;
+        });
+        let batches = with_statement(sql, run).await?;
         Ok(update_count(&batches))
     }
 
@@ -142,6 +169,7 @@ impl SwathFlightSql {
         handle: String,
         df: DataFrame,
         deadline: Instant,
+        sql: String,
     ) -> DoGetStream {
         let schema = output_schema(df.schema().as_arrow());
         let (cancel_tx, cancel_rx) = oneshot::channel();
@@ -152,11 +180,14 @@ impl SwathFlightSql {
         };
         let timeout = self.timeout;
         let sent = Arc::clone(&schema);
-        let batches =
-            futures::stream::unfold(Step::Start(df, cancel_rx, guard), move |step| {
+        let batches = futures::stream::unfold(
+            Step::Start(df, cancel_rx, guard),
+            move |step| {
                 let schema = Arc::clone(&schema);
-                async move { step.next(schema, deadline, timeout).await }
-            });
+                let sql = sql.clone();
+                async move { with_statement(&sql, step.next(schema, deadline, timeout)).await }
+            },
+        );
         let flight = FlightDataEncoderBuilder::new()
             .with_schema(sent)
             .build(batches)
@@ -475,22 +506,6 @@ fn table_type_name(t: TableType) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::numbered_placeholders;
-
-    #[test]
-    fn question_marks_become_numbered() {
-        assert_eq!(
-            numbered_placeholders(
-                "SELECT ? , '?' , \"a?\" -- ?\n, ? /* ? */ FROM t WHERE x = ?"
-            ),
-            "SELECT $1 , '?' , \"a?\" -- ?\n, $2 /* ? */ FROM t WHERE x = $3"
-        );
-        assert_eq!(numbered_placeholders("SELECT $1"), "SELECT $1");
-    }
-}
-
 #[tonic::async_trait]
 impl FlightSqlService for SwathFlightSql {
     type FlightService = SwathFlightSql;
@@ -540,11 +555,13 @@ impl FlightSqlService for SwathFlightSql {
     ) -> Result<Response<FlightInfo>, Status> {
         let session = self.session(&request).await?;
         let handle = handle_of(&cmd.prepared_statement_handle)?;
-        let (plan, params) = session.prepared(&handle)?;
+        let (plan, params, sql) = session.prepared(&handle)?;
         let deadline = Instant::now() + self.timeout;
-        let df = self.bound(&session, plan, params, deadline).await?;
+        self.name_job(&session, &sql);
+        let df =
+            with_statement(&sql, self.bound(&session, plan, params, deadline)).await?;
         let schema = output_schema(df.schema().as_arrow());
-        let ticket = session.keep(Statement::Pending { df, deadline })?;
+        let ticket = session.keep(Statement::Pending { df, deadline, sql })?;
         let info = flight_info(&schema, ticket_for(&ticket), request.into_inner())?;
         Ok(Response::new(info))
     }
@@ -556,8 +573,10 @@ impl FlightSqlService for SwathFlightSql {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let session = self.session(&request).await?;
         let handle = handle_of(&ticket.statement_handle)?;
-        let (df, deadline) = session.take_pending(&handle)?;
-        Ok(Response::new(self.stream(session, handle, df, deadline)))
+        let (df, deadline, sql) = session.take_pending(&handle)?;
+        Ok(Response::new(
+            self.stream(session, handle, df, deadline, sql),
+        ))
     }
 
     async fn do_put_statement_update(
@@ -567,8 +586,8 @@ impl FlightSqlService for SwathFlightSql {
     ) -> Result<i64, Status> {
         let session = self.session(&request).await?;
         let (_, handle) = self.plan_statement(&session, &cmd.query).await?;
-        let (df, _) = session.take_pending(&handle)?;
-        self.run_update(&session, df).await
+        let (df, _, sql) = session.take_pending(&handle)?;
+        self.run_update(&session, df, &sql).await
     }
 
     async fn do_action_create_prepared_statement(
@@ -614,7 +633,11 @@ impl FlightSqlService for SwathFlightSql {
                 .collect::<Vec<_>>(),
         );
         let dataset = output_schema(plan.schema().as_arrow());
-        let handle = session.keep(Statement::Prepared { plan, params: None })?;
+        let handle = session.keep(Statement::Prepared {
+            plan,
+            params: None,
+            sql: query.query.clone(),
+        })?;
         Ok(ActionCreatePreparedStatementResult {
             prepared_statement_handle: handle.into_bytes().into(),
             dataset_schema: schema_bytes(&dataset)?,
@@ -643,15 +666,17 @@ impl FlightSqlService for SwathFlightSql {
     ) -> Result<i64, Status> {
         let session = self.session(&request).await?;
         let handle = handle_of(&cmd.prepared_statement_handle)?;
-        let (plan, bound) = session.prepared(&handle)?;
+        let (plan, bound, sql) = session.prepared(&handle)?;
         let sent = read_params(request).await?;
         let params = match &sent {
             ParamValues::List(v) if v.is_empty() => bound,
             _ => Some(sent),
         };
         let deadline = Instant::now() + self.timeout;
-        let df = self.bound(&session, plan, params, deadline).await?;
-        self.run_update(&session, df).await
+        self.name_job(&session, &sql);
+        let df =
+            with_statement(&sql, self.bound(&session, plan, params, deadline)).await?;
+        self.run_update(&session, df, &sql).await
     }
 
     async fn do_action_close_prepared_statement(
@@ -669,7 +694,7 @@ impl FlightSqlService for SwathFlightSql {
         query: CommandGetCatalogs,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         let ticket = Ticket::new(query.as_any().encode_to_vec());
         Ok(Response::new(flight_info(
             &schema,
@@ -789,7 +814,7 @@ impl FlightSqlService for SwathFlightSql {
         query: CommandGetTableTypes,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         let ticket = Ticket::new(query.as_any().encode_to_vec());
         Ok(Response::new(flight_info(
             &schema,
@@ -839,7 +864,7 @@ impl FlightSqlService for SwathFlightSql {
         query: CommandGetXdbcTypeInfo,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.clone().into_builder(&self.xdbc).schema();
+        let schema = query.into_builder(&self.xdbc).schema();
         let ticket = Ticket::new(query.as_any().encode_to_vec());
         Ok(Response::new(flight_info(
             &schema,
@@ -1021,4 +1046,20 @@ fn xdbc_types() -> Result<XdbcTypeInfoData, FlightError> {
         });
     }
     b.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_placeholders;
+
+    #[test]
+    fn question_marks_become_numbered() {
+        assert_eq!(
+            numbered_placeholders(
+                "SELECT ? , '?' , \"a?\" -- ?\n, ? /* ? */ FROM t WHERE x = ?"
+            ),
+            "SELECT $1 , '?' , \"a?\" -- ?\n, $2 /* ? */ FROM t WHERE x = $3"
+        );
+        assert_eq!(numbered_placeholders("SELECT $1"), "SELECT $1");
+    }
 }

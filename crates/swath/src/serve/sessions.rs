@@ -25,6 +25,8 @@ pub enum Statement {
         df: DataFrame,
         /// When the statement timeout ends it.
         deadline: Instant,
+        /// Its text (for the provenance of what it writes).
+        sql: String,
     },
     /// A prepared statement and its bound parameters.
     Prepared {
@@ -32,6 +34,8 @@ pub enum Statement {
         plan: LogicalPlan,
         /// The parameters bound by the last `DoPut`.
         params: Option<ParamValues>,
+        /// Its text.
+        sql: String,
     },
 }
 
@@ -88,13 +92,16 @@ impl ClientSession {
     }
 
     /// Take a pending statement (a ticket is fetched once).
-    pub fn take_pending(&self, handle: &str) -> Result<(DataFrame, Instant), Status> {
+    pub fn take_pending(
+        &self,
+        handle: &str,
+    ) -> Result<(DataFrame, Instant, String), Status> {
         let mut map = self
             .statements
             .lock()
             .map_err(|_| Status::internal("session state poisoned"))?;
         match map.remove(handle) {
-            Some(Statement::Pending { df, deadline }) => Ok((df, deadline)),
+            Some(Statement::Pending { df, deadline, sql }) => Ok((df, deadline, sql)),
             Some(other) => {
                 map.insert(handle.to_string(), other);
                 Err(Status::invalid_argument(
@@ -112,14 +119,14 @@ impl ClientSession {
     pub fn prepared(
         &self,
         handle: &str,
-    ) -> Result<(LogicalPlan, Option<ParamValues>), Status> {
+    ) -> Result<(LogicalPlan, Option<ParamValues>, String), Status> {
         let map = self
             .statements
             .lock()
             .map_err(|_| Status::internal("session state poisoned"))?;
         match map.get(handle) {
-            Some(Statement::Prepared { plan, params }) => {
-                Ok((plan.clone(), params.clone()))
+            Some(Statement::Prepared { plan, params, sql }) => {
+                Ok((plan.clone(), params.clone(), sql.clone()))
             }
             _ => Err(Status::not_found(
                 "no such prepared statement in this session",
@@ -289,10 +296,5 @@ impl Sessions {
         let mut map = self.map.lock().await;
         let idle = self.settings.idle;
         self.evict(&mut map, idle);
-    }
-
-    /// Number of open sessions.
-    pub async fn len(&self) -> usize {
-        self.map.lock().await.len()
     }
 }

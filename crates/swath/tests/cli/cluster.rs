@@ -43,7 +43,7 @@ pub(crate) fn start(args: &[&str], log: &std::path::Path) -> Process {
 }
 
 /// `swath [--cluster URL] --format csv -c SQL`: stdout, or the error text.
-fn query(cluster: Option<&str>, sql: &str) -> Result<String, String> {
+pub(crate) fn query(cluster: Option<&str>, sql: &str) -> Result<String, String> {
     let mut cmd = swath();
     if let Some(url) = cluster {
         cmd.args(["--cluster", url]);
@@ -61,11 +61,11 @@ fn query(cluster: Option<&str>, sql: &str) -> Result<String, String> {
 
 /// A scheduler and executors on 127.0.0.1, started by a test; every process is
 /// killed when this is dropped.
-struct Cluster {
+pub(crate) struct Cluster {
     /// The scheduler's `HOST:PORT`.
     scheduler: String,
     /// `df://HOST:PORT`.
-    url: String,
+    pub(crate) url: String,
     /// Executors (`None` once a test killed one) and their work directories.
     executors: Vec<Option<Process>>,
     work_dirs: Vec<std::path::PathBuf>,
@@ -78,7 +78,7 @@ impl Cluster {
     /// A scheduler with `flags`, logging into `dir`, and `n` one-slot executors
     /// heartbeating every second, with `executor_flags`; returns once the cluster
     /// answers a query.
-    fn start(
+    pub(crate) fn start(
         dir: &std::path::Path,
         flags: &[&str],
         n: usize,
@@ -147,7 +147,7 @@ impl Cluster {
 
 /// W2's masked medians of red and nir per chunk, summed per tile (a query with
 /// a shuffle whose result is small enough to compare as text).
-const W2_SUMS: &str = "SELECT chunk_x, chunk_y, \
+pub(crate) const W2_SUMS: &str = "SELECT chunk_x, chunk_y, \
      rs_tile_sum(rs_median(rs_mask(red, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS red, \
      rs_tile_sum(rs_median(rs_mask(nir, rs_class_mask(scl, 0, 3, 8, 9, 10)))) AS nir \
      FROM s2 GROUP BY chunk_x, chunk_y ORDER BY chunk_y, chunk_x";

@@ -8,7 +8,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::cluster::{
-    Process, assert_csv_close, catalogue, free_port_pair, raster_bytes, start, workload,
+    Cluster, Process, W2_SUMS, assert_csv_close, catalogue, free_port_pair, query,
+    raster_bytes, start, workload,
 };
 use super::swath;
 
@@ -44,6 +45,12 @@ fn repo() -> PathBuf {
 
 /// Run tests/scripts/flight_client.py `args`; its JSON report.
 fn client(args: &[&str]) -> serde_json::Value {
+    let text = client_text(args);
+    serde_json::from_str(text.lines().last().unwrap_or_default()).expect("a JSON report")
+}
+
+/// Run tests/scripts/flight_client.py `args`; its stdout.
+fn client_text(args: &[&str]) -> String {
     let py = crate::bench::python(&repo());
     let out = Command::new(&py)
         .arg(repo().join("tests/scripts/flight_client.py"))
@@ -57,8 +64,7 @@ fn client(args: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().last().unwrap_or_default()).expect("a JSON report")
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -263,4 +269,79 @@ fn sixteen_clients_loop_on_w5_with_flat_server_memory() {
         .sum();
     assert!(runs >= 16, "{report}");
     eprintln!("{report}");
+}
+
+#[test]
+fn serve_over_a_cluster_answers_as_the_embedded_engine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let collection = catalogue(d, 64, 4);
+    let create = format!(
+        "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
+         OPTIONS (bands 'red,nir,scl')"
+    );
+    let embedded = query(None, &format!("{create}; {W2_SUMS}")).expect("embedded");
+    let cluster = Cluster::start(d, &[], 2, &[]);
+    let root = d.display().to_string();
+    let (_server, uri, _) = serve(
+        d,
+        "serve",
+        &["--cluster", &cluster.url, "--allow-root", &root],
+    );
+    let sql = d.join("w2_sums.sql");
+    std::fs::write(&sql, format!("{create};\n{W2_SUMS};\n")).expect("sql");
+    let text = client_text(&["query", &uri, &sql.display().to_string()]);
+    let served: String = text
+        .lines()
+        .filter(|l| !l.starts_with('{'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(embedded.lines().count() >= 4, "{embedded}");
+    assert_csv_close("w2 sums", &served, &embedded);
+    // The scheduler ran it, as a job named after the server's user.
+    let jobs = query(
+        Some(&cluster.url),
+        "SELECT count(*) AS n FROM swath.jobs WHERE status = 'successful' \
+         AND name LIKE 'swath serve swath: SELECT chunk_x%'",
+    )
+    .expect("swath.jobs");
+    let all = query(Some(&cluster.url), "SELECT name, status FROM swath.jobs").expect("jobs");
+    assert_eq!(jobs.trim(), "n\n1", "{jobs}\n{all}");
+}
+
+#[test]
+fn the_python_package_passes_its_tests_and_installs_from_the_checkout() {
+    let py = crate::bench::python(&repo());
+    let out = Command::new(&py)
+        .args(["-m", "unittest", "discover", "-s"])
+        .arg(repo().join("python/tests"))
+        .current_dir(repo().join("python"))
+        .output()
+        .expect("unittest");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("OK") && err.contains("Ran "), "{err}");
+    // pip builds and installs it from the checkout, offline.
+    let target = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(&py)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-build-isolation",
+            "--no-deps",
+            "--no-index",
+            "--target",
+        ])
+        .arg(target.path())
+        .arg(repo().join("python"))
+        .output()
+        .expect("pip");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(target.path().join("swath/__init__.py").exists());
 }
