@@ -142,6 +142,22 @@ fn flight_sql_clients_run_the_workloads_as_the_shell_does() {
         report["prepared_rows"].as_u64().unwrap_or(0) > 0,
         "{report}"
     );
+
+    // The notebook-style example runs as written against the server.
+    let py = crate::bench::python(&repo());
+    let out = Command::new(&py)
+        .arg(repo().join("python/examples/ndvi_composite.py"))
+        .args([collection.as_str(), "--uri", uri.as_str()])
+        .output()
+        .expect("example");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("composite NDVI: mean"), "{text}");
+    assert!(text.contains("32633"), "{text}");
 }
 
 #[test]
@@ -305,7 +321,8 @@ fn serve_over_a_cluster_answers_as_the_embedded_engine() {
          AND name LIKE 'swath serve swath: SELECT chunk_x%'",
     )
     .expect("swath.jobs");
-    let all = query(Some(&cluster.url), "SELECT name, status FROM swath.jobs").expect("jobs");
+    let all =
+        query(Some(&cluster.url), "SELECT name, status FROM swath.jobs").expect("jobs");
     assert_eq!(jobs.trim(), "n\n1", "{jobs}\n{all}");
 }
 
