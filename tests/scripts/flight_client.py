@@ -270,6 +270,15 @@ def security(uri, token, outside_dir, asset_catalogue, allowed_catalogue):
 
     report["cancel"] = expect_error(drain, "ancel")
     report["cancel_drained_s"] = round(time.time() - t0, 2)
+    # GetXdbcTypeInfo (all types), as JDBC/ODBC bridges ask it.
+    url = b"type.googleapis.com/arrow.flight.protocol.sql.CommandGetXdbcTypeInfo"
+    xdbc = flight.FlightDescriptor.for_command(b"\x0a" + varint(len(url)) + url)
+    xinfo = client.get_flight_info(xdbc, opts)
+    types = client.do_get(xinfo.endpoints[0].ticket, opts).read_all()
+    names = types.column("type_name").to_pylist()
+    for name in ["BOOLEAN", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP"]:
+        assert name in names, names
+    report["xdbc_types"] = len(names)
     # A ticket cannot be fetched twice, nor one that was never issued.
     expect_error(lambda: client.do_get(info.endpoints[0].ticket, opts).read_all(), "no such statement")
     expect_error(lambda: client.do_get(flight.Ticket(b"garbage"), opts).read_all(), "")

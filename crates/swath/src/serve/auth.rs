@@ -114,7 +114,8 @@ pub struct Caller {
 #[derive(Debug)]
 pub struct Authenticator {
     tokens: Option<Tokens>,
-    sessions: std::sync::Mutex<HashMap<String, String>>,
+    /// Session token → (user, when issued).
+    sessions: std::sync::Mutex<HashMap<String, (String, std::time::Instant)>>,
 }
 
 /// A random token of 256 bits, hex.
@@ -161,9 +162,17 @@ impl Authenticator {
     pub fn issue(&self, user: &str) -> String {
         let token = random_token();
         if let Ok(mut s) = self.sessions.lock() {
-            s.insert(token.clone(), user.to_string());
+            s.insert(token.clone(), (user.to_string(), std::time::Instant::now()));
         }
         token
+    }
+
+    /// Forget session tokens older than `age` for which `live` is false (their
+    /// session was never made, or is gone).
+    pub fn prune(&self, live: impl Fn(&str) -> bool, age: std::time::Duration) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.retain(|token, (_, issued)| live(token) || issued.elapsed() < age);
+        }
     }
 
     /// Forget a session token (its session was closed or evicted).
@@ -190,7 +199,7 @@ impl Authenticator {
                 .sessions
                 .lock()
                 .ok()
-                .and_then(|s| s.get(token).cloned());
+                .and_then(|s| s.get(token).map(|(user, _)| user.clone()));
             if let Some(user) = issued {
                 return Ok(Caller {
                     user,

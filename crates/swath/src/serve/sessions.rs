@@ -235,20 +235,24 @@ impl Sessions {
             .session
             .clone()
             .unwrap_or_else(|| format!("user:{}", caller.user));
-        let mut map = self.map.lock().await;
-        if let Some(s) = map.get(&key) {
-            s.touch();
-            return Ok(Arc::clone(s));
-        }
-        if map.len() >= self.settings.max_sessions {
-            self.evict(&mut map, Duration::ZERO);
+        {
+            let mut map = self.map.lock().await;
+            if let Some(s) = map.get(&key) {
+                s.touch();
+                return Ok(Arc::clone(s));
+            }
             if map.len() >= self.settings.max_sessions {
-                return Err(Status::resource_exhausted(format!(
-                    "the server holds {} sessions, all busy: try again later",
-                    self.settings.max_sessions
-                )));
+                self.evict(&mut map, Duration::ZERO);
+                if map.len() >= self.settings.max_sessions {
+                    return Err(Status::resource_exhausted(format!(
+                        "the server holds {} sessions, all busy: try again later",
+                        self.settings.max_sessions
+                    )));
+                }
             }
         }
+        // Made without the lock: on a cluster this connects to the scheduler, and
+        // other clients' calls must not wait for it.
         let ctx = swath_engine::context(&self.settings.engine)
             .await
             .map_err(|e| Status::unavailable(format!("cannot start a session: {e}")))?;
@@ -260,8 +264,11 @@ impl Sessions {
             running: Mutex::default(),
             last_used: Mutex::new(Instant::now()),
         });
-        map.insert(key, Arc::clone(&session));
-        Ok(session)
+        let mut map = self.map.lock().await;
+        // Another call of the same client may have made it meanwhile: keep the first.
+        let kept = map.entry(key).or_insert(session);
+        kept.touch();
+        Ok(Arc::clone(kept))
     }
 
     /// Close sessions idle longer than `idle` with nothing running, oldest first
@@ -296,5 +303,8 @@ impl Sessions {
         let mut map = self.map.lock().await;
         let idle = self.settings.idle;
         self.evict(&mut map, idle);
+        // Session tokens whose session was never used (a handshake and nothing
+        // after) go too.
+        self.auth.prune(|token| map.contains_key(token), idle);
     }
 }
