@@ -134,12 +134,11 @@ impl SwathFlightSql {
         if self.sessions.settings().engine.mode == swath_engine::Mode::Embedded {
             return;
         }
-        let text: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-        let mut short: String = text.chars().take(80).collect();
-        if short.len() < text.len() {
-            short.push('…');
-        }
-        let name = format!("swath serve {}: {short}", session.user);
+        let name = format!(
+            "swath serve {}: {}",
+            session.user,
+            crate::shell::statement_start(sql)
+        );
         let state = session.ctx.state_ref();
         let mut state = state.write();
         let _ = state
@@ -371,6 +370,21 @@ fn flight_info(
         .map_err(|e| Status::internal(e.to_string()))?
         .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
         .with_descriptor(descriptor))
+}
+
+/// The FlightInfo of a metadata command: its result schema, and a ticket that is
+/// the command itself (answered by the matching `do_get_*`).
+fn command_info(
+    schema: &Schema,
+    command: Any,
+    request: Request<FlightDescriptor>,
+) -> Result<Response<FlightInfo>, Status> {
+    let ticket = Ticket::new(command.encode_to_vec());
+    Ok(Response::new(flight_info(
+        schema,
+        ticket,
+        request.into_inner(),
+    )?))
 }
 
 fn schema_bytes(schema: &Schema) -> Result<bytes::Bytes, Status> {
@@ -694,13 +708,7 @@ impl FlightSqlService for SwathFlightSql {
         query: CommandGetCatalogs,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.into_builder().schema();
-        let ticket = Ticket::new(query.as_any().encode_to_vec());
-        Ok(Response::new(flight_info(
-            &schema,
-            ticket,
-            request.into_inner(),
-        )?))
+        command_info(&query.into_builder().schema(), query.as_any(), request)
     }
 
     async fn do_get_catalogs(
@@ -723,13 +731,11 @@ impl FlightSqlService for SwathFlightSql {
         query: CommandGetDbSchemas,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.clone().into_builder().schema();
-        let ticket = Ticket::new(query.as_any().encode_to_vec());
-        Ok(Response::new(flight_info(
-            &schema,
-            ticket,
-            request.into_inner(),
-        )?))
+        command_info(
+            &query.clone().into_builder().schema(),
+            query.as_any(),
+            request,
+        )
     }
 
     async fn do_get_schemas(
@@ -759,13 +765,11 @@ impl FlightSqlService for SwathFlightSql {
         query: CommandGetTables,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.clone().into_builder().schema();
-        let ticket = Ticket::new(query.as_any().encode_to_vec());
-        Ok(Response::new(flight_info(
-            &schema,
-            ticket,
-            request.into_inner(),
-        )?))
+        command_info(
+            &query.clone().into_builder().schema(),
+            query.as_any(),
+            request,
+        )
     }
 
     async fn do_get_tables(
@@ -814,13 +818,7 @@ impl FlightSqlService for SwathFlightSql {
         query: CommandGetTableTypes,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.into_builder().schema();
-        let ticket = Ticket::new(query.as_any().encode_to_vec());
-        Ok(Response::new(flight_info(
-            &schema,
-            ticket,
-            request.into_inner(),
-        )?))
+        command_info(&query.into_builder().schema(), query.as_any(), request)
     }
 
     async fn do_get_table_types(
@@ -840,13 +838,11 @@ impl FlightSqlService for SwathFlightSql {
         query: CommandGetSqlInfo,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.clone().into_builder(&self.sql_info).schema();
-        let ticket = Ticket::new(query.as_any().encode_to_vec());
-        Ok(Response::new(flight_info(
-            &schema,
-            ticket,
-            request.into_inner(),
-        )?))
+        command_info(
+            &query.clone().into_builder(&self.sql_info).schema(),
+            query.as_any(),
+            request,
+        )
     }
 
     async fn do_get_sql_info(
@@ -864,13 +860,11 @@ impl FlightSqlService for SwathFlightSql {
         query: CommandGetXdbcTypeInfo,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        let schema = query.into_builder(&self.xdbc).schema();
-        let ticket = Ticket::new(query.as_any().encode_to_vec());
-        Ok(Response::new(flight_info(
-            &schema,
-            ticket,
-            request.into_inner(),
-        )?))
+        command_info(
+            &query.into_builder(&self.xdbc).schema(),
+            query.as_any(),
+            request,
+        )
     }
 
     async fn do_get_xdbc_type_info(

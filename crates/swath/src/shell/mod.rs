@@ -107,12 +107,18 @@ impl std::fmt::Display for Failure {
 /// The cluster job name of this process's `n`-th statement: `swath PID.N: ` and
 /// the start of the statement on one line.
 pub fn job_name(n: u64, sql: &str) -> String {
+    format!("swath {}.{n}: {}", std::process::id(), statement_start(sql))
+}
+
+/// A statement's first 80 characters on one line (`…` when cut): what job names
+/// show.
+pub fn statement_start(sql: &str) -> String {
     let text: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut short: String = text.chars().take(80).collect();
     if short.len() < text.len() {
         short.push('…');
     }
-    format!("swath {}.{n}: {short}", std::process::id())
+    short
 }
 
 /// One line of an error: newlines folded, DataFusion's context kept.
