@@ -144,6 +144,10 @@ pub fn explain(config: Option<&SessionConfig>, url: &Url, message: String) -> St
 pub struct SessionStoreSettings {
     /// The settings, as [`StoreOptions`].
     pub store: StoreOptions,
+    /// The statement being run (`swath.statement`), set by the front end before a
+    /// cluster plans it, so outputs planned on the scheduler record it in their
+    /// provenance as the embedded engine does.
+    pub statement: Option<String>,
 }
 
 impl datafusion::config::ConfigExtension for SessionStoreSettings {
@@ -164,6 +168,10 @@ impl datafusion::config::ExtensionOptions for SessionStoreSettings {
     }
 
     fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        if key == "statement" {
+            self.statement = (!value.is_empty()).then(|| value.to_string());
+            return Ok(());
+        }
         let Some(setting) = key.strip_prefix("store.") else {
             return datafusion::common::config_err!(
                 "unknown setting swath.{key}; store settings are swath.store.aws.*, \
@@ -192,8 +200,26 @@ impl datafusion::config::ExtensionOptions for SessionStoreSettings {
                     description: "an object store setting (docs/remote.md)",
                 }
             })
+            .chain(
+                self.statement
+                    .as_ref()
+                    .map(|s| datafusion::config::ConfigEntry {
+                        key: "swath.statement".into(),
+                        value: Some(s.clone()),
+                        description: "the statement being run (provenance of outputs)",
+                    }),
+            )
             .collect()
     }
+}
+
+/// The statement the front end said it is running (`swath.statement`).
+pub fn session_statement(state: &dyn Session) -> Option<String> {
+    state
+        .config_options()
+        .extensions
+        .get::<SessionStoreSettings>()
+        .and_then(|s| s.statement.clone())
 }
 
 /// The store settings for a table: the session's (`SET swath.store.…`) with the

@@ -211,7 +211,7 @@ impl<T: RasterOutput> FileFormat for OutputFormat<T> {
     async fn create_writer_physical_plan(
         &self,
         input: Arc<dyn ExecutionPlan>,
-        _state: &dyn Session,
+        state: &dyn Session,
         conf: FileSinkConfig,
         _order_requirements: Option<LexRequirement>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
@@ -219,7 +219,12 @@ impl<T: RasterOutput> FileFormat for OutputFormat<T> {
             return plan_err!("{} output: PARTITIONED BY is not supported", T::NAME);
         }
         self.roots.check(T::NAME, &conf)?;
-        let inputs = provenance::Inputs::of(&input);
+        let mut inputs = provenance::Inputs::of(&input);
+        if inputs.statement.is_none() {
+            // Planned on a cluster's scheduler: the client sent the statement in
+            // its session settings.
+            inputs.statement = crate::stores::session_statement(state);
+        }
         let inner = self.output.sink(&input, conf.clone(), inputs.clone())?;
         let sink = Arc::new(PortableSink {
             format: T::NAME.to_string(),

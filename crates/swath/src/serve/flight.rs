@@ -141,10 +141,10 @@ impl SwathFlightSql {
         );
         let state = session.ctx.state_ref();
         let mut state = state.write();
-        let _ = state
-            .config_mut()
-            .options_mut()
-            .set("ballista.job.name", &name);
+        let options = state.config_mut().options_mut();
+        let _ = options.set("ballista.job.name", &name);
+        // Outputs planned on the scheduler record the statement.
+        let _ = options.set("swath.statement", sql);
     }
 
     /// Run a statement to its end; the rows it reports (COPY's count) or 0.

@@ -246,10 +246,10 @@ impl Shell {
                 let state = self.ctx.state_ref();
                 let mut state = state.write();
                 // The key exists in every Ballista session.
-                let _ = state
-                    .config_mut()
-                    .options_mut()
-                    .set("ballista.job.name", &name);
+                let options = state.config_mut().options_mut();
+                let _ = options.set("ballista.job.name", &name);
+                // Outputs planned on the scheduler record the statement.
+                let _ = options.set("swath.statement", sql);
                 (base.clone(), name)
             });
             let df = self.ctx.sql(sql).await.map_err(one_line)?;

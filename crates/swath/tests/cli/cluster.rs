@@ -689,6 +689,21 @@ fn the_five_workloads_on_a_cluster_equal_the_embedded_engine() {
                 a.4 == b.4,
                 "{w}: the cluster's COG differs from the embedded one"
             );
+            // The provenance item beside each COG records the statement, also
+            // when the output was planned on the scheduler.
+            for out in &outputs {
+                let item: serde_json::Value = serde_json::from_slice(
+                    &std::fs::read(out.join(format!("{w}.json")))
+                        .expect("provenance item"),
+                )
+                .expect("json");
+                let sql = item["properties"]["swath:sql"].as_str().unwrap_or_default();
+                assert!(
+                    sql.starts_with("COPY (") && sql.contains(&format!("{w}.tif")),
+                    "{w} ({}): swath:sql is {sql:?}",
+                    out.display()
+                );
+            }
         }
     }
     // The shell named every job; the scheduler ran them all to success.
