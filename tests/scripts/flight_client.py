@@ -245,6 +245,9 @@ def security(uri, token, outside_dir, asset_catalogue, allowed_catalogue):
             "ResourceExhausted",
         )
         assert run_sql(conn, "SELECT 2 AS two").column(0)[0].as_py() == 2
+        # A table made twice: ALREADY_EXISTS, not an internal error.
+        run_sql(conn, "CREATE VIEW v AS SELECT 1 AS one")
+        expect_error(lambda: run_sql(conn, "CREATE VIEW v AS SELECT 1 AS one"), "AlreadyExists")
         # Bad SQL: a clear INVALID_ARGUMENT.
         expect_error(lambda: run_sql(conn, "SELEC 1"), "InvalidArgument")
 

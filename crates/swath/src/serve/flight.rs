@@ -317,6 +317,10 @@ fn status(session: &ClientSession, e: &DataFusionError) -> Status {
         _ if text.contains("--allow-root") || text.contains("--output-root") => {
             Status::permission_denied(text)
         }
+        // DDL over a name in use (DataFusion reports it as an execution error).
+        DataFusionError::Execution(m) if m.contains("already exists") => {
+            Status::already_exists(text)
+        }
         _ => Status::internal(text),
     }
 }
