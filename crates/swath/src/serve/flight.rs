@@ -516,6 +516,28 @@ fn numbered_placeholders(sql: &str) -> String {
     out
 }
 
+/// Every (catalog, schema) of a session, sorted, with the schema.
+fn schemas_of(
+    ctx: &datafusion::prelude::SessionContext,
+) -> Vec<(String, String, Arc<dyn datafusion::catalog::SchemaProvider>)> {
+    let mut out = Vec::new();
+    let mut catalogs = ctx.catalog_names();
+    catalogs.sort();
+    for c in catalogs {
+        let Some(catalog) = ctx.catalog(&c) else {
+            continue;
+        };
+        let mut names = catalog.schema_names();
+        names.sort();
+        for s in names {
+            if let Some(schema) = catalog.schema(&s) {
+                out.push((c.clone(), s, schema));
+            }
+        }
+    }
+    out
+}
+
 fn table_type_name(t: TableType) -> &'static str {
     match t {
         TableType::Base => "TABLE",
@@ -749,17 +771,8 @@ impl FlightSqlService for SwathFlightSql {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let session = self.session(&request).await?;
         let mut builder = query.into_builder();
-        let mut catalogs = session.ctx.catalog_names();
-        catalogs.sort();
-        for c in catalogs {
-            let Some(catalog) = session.ctx.catalog(&c) else {
-                continue;
-            };
-            let mut schemas = catalog.schema_names();
-            schemas.sort();
-            for s in schemas {
-                builder.append(&c, s);
-            }
+        for (c, s, _) in schemas_of(&session.ctx) {
+            builder.append(c, s);
         }
         Ok(Response::new(one_batch(builder.build())?))
     }
@@ -783,35 +796,23 @@ impl FlightSqlService for SwathFlightSql {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let session = self.session(&request).await?;
         let mut builder = query.into_builder();
-        let mut catalogs = session.ctx.catalog_names();
-        catalogs.sort();
-        for c in catalogs {
-            let Some(catalog) = session.ctx.catalog(&c) else {
-                continue;
-            };
-            let mut schemas = catalog.schema_names();
-            schemas.sort();
-            for s in schemas {
-                let Some(schema) = catalog.schema(&s) else {
+        for (c, s, schema) in schemas_of(&session.ctx) {
+            let mut tables = schema.table_names();
+            tables.sort();
+            for t in tables {
+                let Ok(Some(table)) = schema.table(&t).await else {
                     continue;
                 };
-                let mut tables = schema.table_names();
-                tables.sort();
-                for t in tables {
-                    let Ok(Some(table)) = schema.table(&t).await else {
-                        continue;
-                    };
-                    let arrow_schema = output_schema(&table.schema());
-                    builder
-                        .append(
-                            &c,
-                            &s,
-                            &t,
-                            table_type_name(table.table_type()),
-                            &arrow_schema,
-                        )
-                        .map_err(|e| Status::internal(e.to_string()))?;
-                }
+                let arrow_schema = output_schema(&table.schema());
+                builder
+                    .append(
+                        &c,
+                        &s,
+                        &t,
+                        table_type_name(table.table_type()),
+                        &arrow_schema,
+                    )
+                    .map_err(|e| Status::internal(e.to_string()))?;
             }
         }
         Ok(Response::new(one_batch(builder.build())?))
