@@ -19,6 +19,7 @@ pub mod codec;
 pub mod cube;
 pub mod factory;
 pub mod geoliterals;
+pub mod monitor;
 pub mod options;
 pub mod output;
 pub mod session;

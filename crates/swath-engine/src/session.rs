@@ -192,6 +192,8 @@ pub async fn context(cfg: &EngineConfig) -> Result<SessionContext> {
         Mode::Embedded => {
             let slots = state.config().target_partitions();
             let ctx = SessionContext::new_with_state(state);
+            crate::monitor::global()
+                .add_pool(&ctx.runtime_env().memory_pool, cfg.memory_limit);
             crate::system::register(
                 &ctx,
                 crate::system::Source::Process {
@@ -211,9 +213,7 @@ pub async fn context(cfg: &EngineConfig) -> Result<SessionContext> {
                 .with_query_planner(Arc::new(crate::system::SystemTablesHere { cluster }))
                 .build();
             let ctx = SessionContext::new_with_state(state);
-            let base = url
-                .strip_prefix("df://")
-                .map_or_else(|| url.clone(), |rest| format!("http://{rest}"));
+            let base = crate::system::status_base(url);
             crate::system::register(&ctx, crate::system::Source::Scheduler(base))?;
             ctx
         }

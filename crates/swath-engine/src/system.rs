@@ -1,5 +1,7 @@
-//! System tables: `swath.executors` (what runs tasks) and, on a cluster,
-//! `swath.jobs` (the scheduler's jobs with their stage and task counts).
+//! System tables: `swath.executors` (what runs tasks), `swath.queries` (the
+//! statements this process runs and ran, with their progress:
+//! [`crate::monitor`]) and, on a cluster, `swath.jobs` (the scheduler's jobs with
+//! their stage and task counts).
 //!
 //! On a cluster the rows come from the scheduler's status API
 //! (`GET http://HOST:PORT/api/swath/executors` and `…/jobs`, served by `swath
@@ -110,6 +112,8 @@ pub enum Kind {
     Executors,
     /// `swath.jobs`.
     Jobs,
+    /// `swath.queries`.
+    Queries,
 }
 
 /// A system table: rows read from [`Source`] when it is scanned.
@@ -153,6 +157,28 @@ impl SystemTable {
                 Field::new("tasks_done", DataType::Int32, true),
                 Field::new("tasks_running", DataType::Int32, true),
             ],
+            Kind::Queries => vec![
+                Field::new("id", DataType::Int64, false),
+                Field::new("user", DataType::Utf8, false),
+                Field::new("origin", DataType::Utf8, false),
+                Field::new("state", DataType::Utf8, false),
+                Field::new("sql", DataType::Utf8, false),
+                Field::new("started", ms(), false),
+                Field::new("ended", ms(), true),
+                Field::new("elapsed_ms", DataType::Int64, false),
+                Field::new("chunks_done", DataType::Int64, false),
+                Field::new("chunks_total", DataType::Int64, false),
+                Field::new("partitions_done", DataType::Int64, false),
+                Field::new("partitions_total", DataType::Int64, false),
+                Field::new("bytes_fetched", DataType::Int64, false),
+                Field::new("rows_out", DataType::Int64, false),
+                Field::new("tasks_done", DataType::Int32, true),
+                Field::new("tasks_total", DataType::Int32, true),
+                Field::new("job", DataType::Utf8, true),
+                Field::new("memory_bytes", DataType::Int64, true),
+                Field::new("fraction", DataType::Float64, false),
+                Field::new("error", DataType::Utf8, true),
+            ],
         };
         SystemTable {
             kind,
@@ -166,6 +192,7 @@ impl SystemTable {
         let columns: Vec<ArrayRef> = match self.kind {
             Kind::Executors => executor_columns(&self.executors().await?),
             Kind::Jobs => job_columns(&self.jobs().await?),
+            Kind::Queries => query_columns(&crate::monitor::global().infos().await),
         };
         Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
     }
@@ -200,6 +227,12 @@ impl SystemTable {
             Source::Scheduler(url) => fetch(url, JOBS_PATH).await,
         }
     }
+}
+
+/// The status API (`http://HOST:PORT`) of the scheduler at `df://HOST:PORT`.
+pub fn status_base(url: &str) -> String {
+    url.strip_prefix("df://")
+        .map_or_else(|| url.to_string(), |rest| format!("http://{rest}"))
 }
 
 /// `GET {base}{path}` as JSON, with bounded timeouts.
@@ -306,6 +339,39 @@ fn job_columns(rows: &[JobInfo]) -> Vec<ArrayRef> {
     ]
 }
 
+fn query_columns(rows: &[crate::monitor::QueryInfo]) -> Vec<ArrayRef> {
+    let text = |f: &dyn Fn(&crate::monitor::QueryInfo) -> Option<&str>| -> ArrayRef {
+        Arc::new(StringArray::from_iter(rows.iter().map(f)))
+    };
+    let count = |f: &dyn Fn(&crate::monitor::QueryInfo) -> u64| {
+        int64(rows.iter().map(|r| Some(f(r))))
+    };
+    vec![
+        count(&|r| r.id),
+        text(&|r| Some(&r.user)),
+        text(&|r| Some(&r.origin)),
+        text(&|r| Some(r.state.name())),
+        text(&|r| Some(&r.sql)),
+        time(rows.iter().map(|r| Some(r.started_ms))),
+        time(rows.iter().map(|r| r.ended_ms)),
+        count(&|r| r.elapsed_ms),
+        count(&|r| r.progress.chunks_done),
+        count(&|r| r.progress.chunks_total),
+        count(&|r| r.progress.partitions_done),
+        count(&|r| r.progress.partitions_total),
+        count(&|r| r.progress.bytes_fetched),
+        count(&|r| r.rows_out),
+        int32(rows.iter().map(|r| r.tasks_done)),
+        int32(rows.iter().map(|r| r.tasks_total)),
+        text(&|r| r.job.as_deref()),
+        int64(rows.iter().map(|r| r.memory_bytes)),
+        Arc::new(arrow::array::Float64Array::from_iter_values(
+            rows.iter().map(|r| r.fraction),
+        )),
+        text(&|r| r.error.as_deref()),
+    ]
+}
+
 #[async_trait]
 impl TableProvider for SystemTable {
     fn schema(&self) -> SchemaRef {
@@ -332,8 +398,8 @@ impl TableProvider for SystemTable {
     }
 }
 
-/// Register the `swath` schema and its system tables in `ctx`: `executors`
-/// always, `jobs` on a scheduler.
+/// Register the `swath` schema and its system tables in `ctx`: `executors` and
+/// `queries` always, `jobs` on a scheduler.
 pub fn register(ctx: &SessionContext, source: Source) -> Result<()> {
     let catalog_name = ctx
         .state()
@@ -346,7 +412,7 @@ pub fn register(ctx: &SessionContext, source: Source) -> Result<()> {
         .catalog(&catalog_name)
         .ok_or_else(|| DataFusionError::Internal(format!("no catalog {catalog_name}")))?;
     catalog.register_schema(SCHEMA, Arc::new(MemorySchemaProvider::new()))?;
-    let mut kinds = vec![Kind::Executors];
+    let mut kinds = vec![Kind::Executors, Kind::Queries];
     if matches!(source, Source::Scheduler(_)) {
         kinds.push(Kind::Jobs);
     }
@@ -354,6 +420,7 @@ pub fn register(ctx: &SessionContext, source: Source) -> Result<()> {
         let name = match kind {
             Kind::Executors => "executors",
             Kind::Jobs => "jobs",
+            Kind::Queries => "queries",
         };
         ctx.register_table(
             format!("{SCHEMA}.{name}"),

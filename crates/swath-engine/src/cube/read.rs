@@ -3,6 +3,7 @@
 //! blocking pool, warp onto the chunk, fuse scenes (first valid pixel wins).
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -352,6 +353,7 @@ impl Reader {
         };
         metrics.requests.add(fetched.requests);
         metrics.bytes.add(fetched.bytes as usize);
+        crate::monitor::FETCHED_BYTES.fetch_add(fetched.bytes, Ordering::Relaxed);
         let band_index = asset.band_index;
         let src_nodata = asset.nodata.or(tiff.nodata());
         let dst_nodata = band.nodata;
@@ -367,6 +369,8 @@ impl Reader {
                 &plan, &raster, band_index, src_nodata, &mut tile, dst_nodata,
             )
             .map_err(|e| exec_datafusion_err!("{href}: {e}"))?;
+            crate::monitor::DECODED_BYTES
+                .fetch_add((tile.len() * tile.dtype().size()) as u64, Ordering::Relaxed);
             Ok(tile)
         });
         task.join()

@@ -47,7 +47,10 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::{Authenticator, Caller, basic_credentials, unauthenticated};
-use super::sessions::{ClientSession, Sessions, Statement};
+use super::sessions::{ClientSession, Pending, Sessions, Statement};
+use datafusion::physical_plan::{collect, execute_stream};
+use swath_engine::Mode;
+use swath_engine::monitor::{self, QueryHandle, State};
 use swath_engine::output::provenance::with_statement;
 
 /// Schema metadata key of the table grid (JSON: crs, transform, width, height,
@@ -98,12 +101,12 @@ impl SwathFlightSql {
     /// the result for a ticket.
     async fn plan_statement(
         &self,
-        session: &ClientSession,
+        session: &Arc<ClientSession>,
         sql: &str,
     ) -> Result<(SchemaRef, String), Status> {
         let deadline = Instant::now() + self.timeout;
         let roots = &self.sessions.settings().engine.roots;
-        self.name_job(session, sql);
+        let record = self.record(session, sql);
         let planned = within(deadline, self.timeout, async {
             let plan = session
                 .ctx
@@ -118,33 +121,65 @@ impl SwathFlightSql {
                 .await
                 .map_err(|e| status(session, &e))
         });
-        let df = with_statement(sql, planned).await?;
+        let df = with_statement(sql, planned)
+            .await
+            .inspect_err(|e| ended(&record, e))?;
         let schema = output_schema(df.schema().as_arrow());
+        self.keep_pending(session, df, deadline, sql, record)
+            .map(|handle| (schema, handle))
+    }
+
+    /// Keep a planned statement for its ticket; cancelling it from the dashboard
+    /// cancels it as CancelFlightInfo does.
+    fn keep_pending(
+        &self,
+        session: &Arc<ClientSession>,
+        df: DataFrame,
+        deadline: Instant,
+        sql: &str,
+        record: QueryHandle,
+    ) -> Result<String, Status> {
+        let query = Arc::clone(record.query());
         let handle = session.keep(Statement::Pending {
             df,
             deadline,
             sql: sql.to_string(),
+            record,
         })?;
-        Ok((schema, handle))
+        let weak = Arc::downgrade(session);
+        let h = handle.clone();
+        query.on_cancel(move || {
+            if let Some(session) = weak.upgrade() {
+                session.cancel(&h);
+            }
+        });
+        Ok(handle)
     }
 
-    /// On a cluster, name the statement's job (`swath.jobs`, the scheduler's
-    /// API): `swath serve USER: <statement start>`.
-    fn name_job(&self, session: &ClientSession, sql: &str) {
-        if self.sessions.settings().engine.mode == swath_engine::Mode::Embedded {
-            return;
-        }
+    /// Record a statement in the process monitor (the dashboard,
+    /// `swath.queries`); on a cluster, name its job (`swath.jobs`, the
+    /// scheduler's API) `swath serve USER #ID: <statement start>`.
+    fn record(&self, session: &ClientSession, sql: &str) -> QueryHandle {
+        let record = monitor::global().start(&session.user, "serve", sql);
+        let Mode::Remote(url) = &self.sessions.settings().engine.mode else {
+            return record;
+        };
         let name = format!(
-            "swath serve {}: {}",
+            "swath serve {} #{}: {}",
             session.user,
+            record.query().id,
             crate::shell::statement_start(sql)
         );
-        let state = session.ctx.state_ref();
-        let mut state = state.write();
-        let options = state.config_mut().options_mut();
-        let _ = options.set("ballista.job.name", &name);
-        // Outputs planned on the scheduler record the statement.
-        let _ = options.set("swath.statement", sql);
+        {
+            let state = session.ctx.state_ref();
+            let mut state = state.write();
+            let options = state.config_mut().options_mut();
+            let _ = options.set("ballista.job.name", &name);
+            // Outputs planned on the scheduler record the statement.
+            let _ = options.set("swath.statement", sql);
+        }
+        record.on_cluster(&swath_engine::system::status_base(url), &name);
+        record
     }
 
     /// Run a statement to its end; the rows it reports (COPY's count) or 0.
@@ -153,29 +188,54 @@ impl SwathFlightSql {
         session: &ClientSession,
         df: DataFrame,
         sql: &str,
+        record: QueryHandle,
     ) -> Result<i64, Status> {
         let deadline = Instant::now() + self.timeout;
-        let run = within(deadline, self.timeout, async {
-            df.collect().await.map_err(|e| status(session, &e))
+        let (cancel_tx, mut cancel_rx) = oneshot::channel::<()>();
+        record.query().on_cancel(move || {
+            let _ = cancel_tx.send(());
         });
-        let batches = with_statement(sql, run).await?;
-        Ok(update_count(&batches))
+        let run = within(deadline, self.timeout, async {
+            let task = Arc::new(df.task_ctx());
+            let plan = df
+                .create_physical_plan()
+                .await
+                .map_err(|e| status(session, &e))?;
+            record.running(&plan, Some(task.memory_pool()));
+            tokio::select! {
+                biased;
+                _ = &mut cancel_rx => Err(cancelled()),
+                r = collect(plan, task) => r.map_err(|e| status(session, &e)),
+            }
+        });
+        let batches = with_statement(sql, run)
+            .await
+            .inspect_err(|e| ended(&record, e))?;
+        let count = update_count(&batches);
+        record.add_rows(count.max(0) as usize);
+        record.end(State::Done, None);
+        Ok(count)
     }
 
     fn stream(
         &self,
         session: Arc<ClientSession>,
         handle: String,
-        df: DataFrame,
-        deadline: Instant,
-        sql: String,
+        pending: Pending,
     ) -> DoGetStream {
+        let Pending {
+            df,
+            deadline,
+            sql,
+            record,
+        } = pending;
         let schema = output_schema(df.schema().as_arrow());
         let (cancel_tx, cancel_rx) = oneshot::channel();
         session.started(&handle, cancel_tx);
         let guard = Finished {
             session: Arc::clone(&session),
             handle,
+            record,
         };
         let timeout = self.timeout;
         let sent = Arc::clone(&schema);
@@ -195,10 +255,21 @@ impl SwathFlightSql {
     }
 }
 
-/// Calls `finished` when a stream ends or is dropped (client gone).
+/// Calls `finished` when a stream ends or is dropped (client gone), and holds
+/// the statement's record.
 struct Finished {
     session: Arc<ClientSession>,
     handle: String,
+    record: QueryHandle,
+}
+
+/// Record how a statement ended with `status`.
+fn ended(record: &QueryHandle, status: &Status) {
+    let state = match status.code() {
+        tonic::Code::Cancelled | tonic::Code::DeadlineExceeded => State::Cancelled,
+        _ => State::Failed,
+    };
+    record.end(state, Some(status.message().to_string()));
 }
 
 impl Drop for Finished {
@@ -220,20 +291,27 @@ impl Step {
         deadline: Instant,
         timeout: Duration,
     ) -> Option<(Result<RecordBatch, FlightError>, Step)> {
-        let fail = |status: Status| {
+        let fail = |status: Status, guard: &Finished| {
+            ended(&guard.record, &status);
             Some((Err(FlightError::Tonic(Box::new(status))), Step::Done))
         };
         match self {
             Step::Done => None,
             Step::Start(df, mut cancel, guard) => {
+                let start = async {
+                    let task = Arc::new(df.task_ctx());
+                    let plan = df.create_physical_plan().await?;
+                    guard.record.running(&plan, Some(task.memory_pool()));
+                    execute_stream(plan, task)
+                };
                 let started = tokio::select! {
                     biased;
-                    _ = &mut cancel => return fail(cancelled()),
-                    r = tokio::time::timeout_at(deadline.into(), df.execute_stream()) => r,
+                    _ = &mut cancel => return fail(cancelled(), &guard),
+                    r = tokio::time::timeout_at(deadline.into(), start) => r,
                 };
                 match started {
-                    Err(_) => fail(timed_out(timeout)),
-                    Ok(Err(e)) => fail(status(&guard.session, &e)),
+                    Err(_) => fail(timed_out(timeout), &guard),
+                    Ok(Err(e)) => fail(status(&guard.session, &e), &guard),
                     Ok(Ok(stream)) => {
                         Box::pin(
                             Step::Streaming(stream, cancel, guard)
@@ -246,14 +324,18 @@ impl Step {
             Step::Streaming(mut stream, mut cancel, guard) => {
                 let item = tokio::select! {
                     biased;
-                    _ = &mut cancel => return fail(cancelled()),
+                    _ = &mut cancel => return fail(cancelled(), &guard),
                     r = tokio::time::timeout_at(deadline.into(), stream.next()) => r,
                 };
                 match item {
-                    Err(_) => fail(timed_out(timeout)),
-                    Ok(None) => None,
-                    Ok(Some(Err(e))) => fail(status(&guard.session, &e)),
+                    Err(_) => fail(timed_out(timeout), &guard),
+                    Ok(None) => {
+                        guard.record.end(State::Done, None);
+                        None
+                    }
+                    Ok(Some(Err(e))) => fail(status(&guard.session, &e), &guard),
                     Ok(Some(Ok(batch))) => {
+                        guard.record.add_rows(batch.num_rows());
                         let batch = match batch.clone().with_schema(Arc::clone(&schema)) {
                             Ok(b) => b,
                             Err(_) => batch,
@@ -597,11 +679,12 @@ impl FlightSqlService for SwathFlightSql {
         let handle = handle_of(&cmd.prepared_statement_handle)?;
         let (plan, params, sql) = session.prepared(&handle)?;
         let deadline = Instant::now() + self.timeout;
-        self.name_job(&session, &sql);
-        let df =
-            with_statement(&sql, self.bound(&session, plan, params, deadline)).await?;
+        let record = self.record(&session, &sql);
+        let df = with_statement(&sql, self.bound(&session, plan, params, deadline))
+            .await
+            .inspect_err(|e| ended(&record, e))?;
         let schema = output_schema(df.schema().as_arrow());
-        let ticket = session.keep(Statement::Pending { df, deadline, sql })?;
+        let ticket = self.keep_pending(&session, df, deadline, &sql, record)?;
         let info = flight_info(&schema, ticket_for(&ticket), request.into_inner())?;
         Ok(Response::new(info))
     }
@@ -613,10 +696,8 @@ impl FlightSqlService for SwathFlightSql {
     ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
         let session = self.session(&request).await?;
         let handle = handle_of(&ticket.statement_handle)?;
-        let (df, deadline, sql) = session.take_pending(&handle)?;
-        Ok(Response::new(
-            self.stream(session, handle, df, deadline, sql),
-        ))
+        let pending = session.take_pending(&handle)?;
+        Ok(Response::new(self.stream(session, handle, pending)))
     }
 
     async fn do_put_statement_update(
@@ -626,8 +707,9 @@ impl FlightSqlService for SwathFlightSql {
     ) -> Result<i64, Status> {
         let session = self.session(&request).await?;
         let (_, handle) = self.plan_statement(&session, &cmd.query).await?;
-        let (df, _, sql) = session.take_pending(&handle)?;
-        self.run_update(&session, df, &sql).await
+        let pending = session.take_pending(&handle)?;
+        self.run_update(&session, pending.df, &pending.sql, pending.record)
+            .await
     }
 
     async fn do_action_create_prepared_statement(
@@ -713,10 +795,11 @@ impl FlightSqlService for SwathFlightSql {
             _ => Some(sent),
         };
         let deadline = Instant::now() + self.timeout;
-        self.name_job(&session, &sql);
-        let df =
-            with_statement(&sql, self.bound(&session, plan, params, deadline)).await?;
-        self.run_update(&session, df, &sql).await
+        let record = self.record(&session, &sql);
+        let df = with_statement(&sql, self.bound(&session, plan, params, deadline))
+            .await
+            .inspect_err(|e| ended(&record, e))?;
+        self.run_update(&session, df, &sql, record).await
     }
 
     async fn do_action_close_prepared_statement(

@@ -11,6 +11,7 @@ use datafusion::dataframe::DataFrame;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use swath_engine::EngineConfig;
+use swath_engine::monitor::{QueryHandle, State};
 use tokio::sync::oneshot;
 use tonic::Status;
 
@@ -27,6 +28,8 @@ pub enum Statement {
         deadline: Instant,
         /// Its text (for the provenance of what it writes).
         sql: String,
+        /// Its record in the process monitor (the dashboard, `swath.queries`).
+        record: QueryHandle,
     },
     /// A prepared statement and its bound parameters.
     Prepared {
@@ -37,6 +40,18 @@ pub enum Statement {
         /// Its text.
         sql: String,
     },
+}
+
+/// A planned statement taken to be run.
+pub struct Pending {
+    /// The result.
+    pub df: DataFrame,
+    /// When the statement timeout ends it.
+    pub deadline: Instant,
+    /// Its text.
+    pub sql: String,
+    /// Its record in the process monitor.
+    pub record: QueryHandle,
 }
 
 /// One client session.
@@ -92,16 +107,23 @@ impl ClientSession {
     }
 
     /// Take a pending statement (a ticket is fetched once).
-    pub fn take_pending(
-        &self,
-        handle: &str,
-    ) -> Result<(DataFrame, Instant, String), Status> {
+    pub fn take_pending(&self, handle: &str) -> Result<Pending, Status> {
         let mut map = self
             .statements
             .lock()
             .map_err(|_| Status::internal("session state poisoned"))?;
         match map.remove(handle) {
-            Some(Statement::Pending { df, deadline, sql }) => Ok((df, deadline, sql)),
+            Some(Statement::Pending {
+                df,
+                deadline,
+                sql,
+                record,
+            }) => Ok(Pending {
+                df,
+                deadline,
+                sql,
+                record,
+            }),
             Some(other) => {
                 map.insert(handle.to_string(), other);
                 Err(Status::invalid_argument(
@@ -178,12 +200,18 @@ impl ClientSession {
     /// stream ends, the query's tasks stop and its memory returns). Whether there
     /// was one.
     pub fn cancel(&self, handle: &str) -> bool {
-        let pending = self
+        let removed = self
             .statements
             .lock()
             .ok()
-            .and_then(|mut m| m.remove(handle))
-            .is_some();
+            .and_then(|mut m| m.remove(handle));
+        let pending = removed.is_some();
+        if let Some(Statement::Pending { record, .. }) = removed {
+            record.end(
+                State::Cancelled,
+                Some("cancelled before its result was fetched".into()),
+            );
+        }
         let running = self.running.lock().ok().and_then(|mut r| r.remove(handle));
         let was_running = running.is_some();
         if let Some(abort) = running {

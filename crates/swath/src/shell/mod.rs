@@ -21,6 +21,7 @@ use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use swath_engine::EngineConfig;
+use swath_engine::monitor;
 
 use self::complete::Names;
 use self::render::Format;
@@ -234,6 +235,7 @@ impl Shell {
             Format::Table => self.max_rows,
             _ => None,
         };
+        let record = monitor::global().start(&local_user(), "shell", sql);
         let work = swath_engine::output::provenance::with_statement(sql, async {
             // On a cluster the job carries a name the progress bar (and
             // `swath.jobs`) can find it by.
@@ -250,10 +252,12 @@ impl Shell {
                 let _ = options.set("ballista.job.name", &name);
                 // Outputs planned on the scheduler record the statement.
                 let _ = options.set("swath.statement", sql);
+                record.on_cluster(base, &name);
                 (base.clone(), name)
             });
             let df = self.ctx.sql(sql).await.map_err(one_line)?;
             let plan = df.create_physical_plan().await.map_err(one_line)?;
+            record.running(&plan, Some(&self.ctx.runtime_env().memory_pool));
             let bar = self
                 .progress_delay
                 .map(|d| progress::Bar::start(Arc::clone(&plan), d, job));
@@ -265,6 +269,7 @@ impl Shell {
                 while let Some(batch) = stream.next().await {
                     let batch = batch.map_err(one_line)?;
                     total += batch.num_rows();
+                    record.add_rows(batch.num_rows());
                     let room = limit.map_or(usize::MAX, |l| l.saturating_sub(kept_rows));
                     if room > 0 && batch.num_rows() > 0 {
                         let take = room.min(batch.num_rows());
@@ -280,10 +285,18 @@ impl Shell {
             drop(bar);
             result
         });
-        tokio::select! {
+        let result = tokio::select! {
             r = work => r.map_err(Failure::Error),
             _ = tokio::signal::ctrl_c() => Err(Failure::Cancelled),
+        };
+        match &result {
+            Ok(_) => record.end(monitor::State::Done, None),
+            Err(Failure::Error(e)) => record.end(monitor::State::Failed, Some(e.clone())),
+            Err(_) => {
+                record.end(monitor::State::Cancelled, Some("cancelled (Ctrl-C)".into()))
+            }
         }
+        result
     }
 
     /// Refresh what completion offers from the session's catalog.
@@ -493,4 +506,12 @@ mod tests {
     fn errors_fold_to_one_line() {
         assert_eq!(one_line("a\n  b\n\nc"), "a b c");
     }
+}
+
+/// Who runs the shell, for `swath.queries`: `$USER`, or `local`.
+fn local_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "local".into())
 }

@@ -1,73 +1,14 @@
-//! Progress of a running query, read from its datacube scans' metrics: chunk rows
-//! read out of those planned, and scan partitions finished.
+//! The shell's progress bar: chunk rows read out of those planned and scan
+//! partitions finished (swath_engine::monitor), or on a cluster the job's tasks.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_plan::metrics::MetricValue;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use swath_engine::cube::{CubeScanExec, PixelScanExec};
 use swath_engine::system;
 
-/// How far the scans of a plan are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Progress {
-    /// Chunk rows (chunk × observation) read.
-    pub chunks_done: u64,
-    /// Chunk rows the scans will read.
-    pub chunks_total: u64,
-    /// Scan partitions that have read all their rows.
-    pub partitions_done: u64,
-    /// Scan partitions.
-    pub partitions_total: u64,
-}
-
-/// The progress of every datacube scan in `plan`.
-pub fn of_plan(plan: &Arc<dyn ExecutionPlan>) -> Progress {
-    let mut p = Progress::default();
-    visit(plan.as_ref(), &mut p);
-    p
-}
-
-fn visit(plan: &dyn ExecutionPlan, p: &mut Progress) {
-    if let Some(scan) = plan.downcast_ref::<CubeScanExec>() {
-        add_scan(scan, p);
-    } else if let Some(scan) = plan.downcast_ref::<PixelScanExec>() {
-        add_scan(scan.chunk_scan(), p);
-    }
-    for child in plan.children() {
-        visit(child.as_ref(), p);
-    }
-}
-
-fn add_scan(scan: &CubeScanExec, p: &mut Progress) {
-    let planned: Vec<u64> = scan
-        .spec()
-        .partitions
-        .iter()
-        .map(|tasks| tasks.iter().map(|t| t.observations.len() as u64).sum())
-        .collect();
-    let mut done = vec![0u64; planned.len()];
-    if let Some(metrics) = scan.metrics() {
-        for m in metrics.iter() {
-            if let (MetricValue::OutputRows(count), Some(part)) =
-                (m.value(), m.partition())
-                && let Some(d) = done.get_mut(part)
-            {
-                *d += count.value() as u64;
-            }
-        }
-    }
-    p.chunks_total += planned.iter().sum::<u64>();
-    p.chunks_done += done.iter().sum::<u64>();
-    p.partitions_total += planned.len() as u64;
-    p.partitions_done += planned
-        .iter()
-        .zip(&done)
-        .filter(|(want, got)| got >= want)
-        .count() as u64;
-}
+pub use swath_engine::monitor::{Progress, progress_of as of_plan};
 
 /// The cluster job named `name` on the scheduler whose status API is at `base`
 /// (the newest, if several carry the name).
