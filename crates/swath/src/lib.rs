@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod dashboard;
 pub mod demo;
 pub mod index;
 pub mod info;

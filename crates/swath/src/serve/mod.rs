@@ -20,6 +20,7 @@ use arrow_flight::flight_service_server::FlightServiceServer;
 use swath_engine::{EngineConfig, Mode};
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
+use crate::dashboard::{Dashboard, Executors};
 use auth::{AuthLayer, Authenticator, Tokens};
 use flight::SwathFlightSql;
 use sessions::{SessionSettings, Sessions};
@@ -67,6 +68,10 @@ pub struct ServeArgs {
     /// Partitions per scan and shuffle in each session (default: the cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Address of the dashboard and its JSON API (docs/dashboard.md), `off` for
+    /// none. Another address than loopback needs --tokens.
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "HOST:PORT|off")]
+    pub http: String,
 }
 
 /// Run the server until SIGTERM or Ctrl-C.
@@ -78,6 +83,20 @@ pub async fn run(args: &ServeArgs) -> Result<(), String> {
             "--bind {}: a server without --tokens listens on loopback only (give \
              --tokens FILE to serve other hosts)",
             args.bind
+        ));
+    }
+    let http = match args.http.as_str() {
+        "off" => None,
+        text => Some(crate::cluster::address("--http", text)?),
+    };
+    if let Some(http) = http
+        && tokens.is_none()
+        && !http.ip().is_loopback()
+    {
+        return Err(format!(
+            "--http {}: a dashboard without --tokens listens on loopback only (give \
+             --tokens FILE to serve other hosts)",
+            args.http
         ));
     }
     let timeout = parse_duration("--statement-timeout", &args.statement_timeout)?;
@@ -138,8 +157,36 @@ pub async fn run(args: &ServeArgs) -> Result<(), String> {
         }
         _ => false,
     };
+    let dashboard = match http {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr)
+                .map_err(|e| format!("--http {}: {e}", args.http))?;
+            let local = listener.local_addr().map_err(|e| e.to_string())?;
+            let executors = match &sessions.settings().engine.mode {
+                Mode::Remote(url) => {
+                    Executors::Cluster(swath_engine::system::status_base(url))
+                }
+                _ => Executors::Embedded {
+                    slots: args.threads.unwrap_or_else(|| {
+                        std::thread::available_parallelism().map_or(1, |n| n.get())
+                    }),
+                    memory_limit,
+                },
+            };
+            let board = Dashboard::new(Arc::clone(&auth), executors);
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            crate::dashboard::spawn(listener, board, async {
+                let _ = stopped.await;
+            })?;
+            Some((local, stop))
+        }
+        None => None,
+    };
     let scheme = if tls { "grpc+tls" } else { "grpc" };
     println!("swath serve: Flight SQL on {scheme}://{local}");
+    if let Some((addr, _)) = &dashboard {
+        println!("swath serve: dashboard on http://{addr}");
+    }
     if auth.required() {
         println!("swath serve: every call needs a token (--tokens)");
     } else {
@@ -178,6 +225,9 @@ pub async fn run(args: &ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("server: {e}"));
     sweeper.abort();
+    if let Some((_, stop)) = dashboard {
+        let _ = stop.send(());
+    }
     println!("swath serve: stopped");
     result
 }
