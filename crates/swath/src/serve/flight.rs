@@ -730,7 +730,12 @@ impl FlightSqlService for SwathFlightSql {
             super::policy::check(&plan, roots)?;
             Ok(plan)
         })
-        .await?;
+        .await
+        .inspect_err(|e| {
+            // A statement refused when prepared is shown as failed.
+            let record = monitor::global().start(&session.user, "serve", &query.query);
+            ended(&record, e);
+        })?;
         let types = plan
             .get_parameter_types()
             .map_err(|e| status(&session, &e))?;

@@ -8,6 +8,7 @@ use std::process::Command;
 
 mod bench;
 mod cluster;
+mod dashboard;
 mod deploy;
 mod serve;
 mod shell;

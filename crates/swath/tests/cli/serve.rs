@@ -15,10 +15,14 @@ use super::swath;
 
 /// `swath serve` on a free loopback port with `flags`, once it accepts
 /// connections; its URI.
-fn serve(dir: &Path, name: &str, flags: &[&str]) -> (Process, String, u16) {
+/// The dashboard is off unless `flags` give `--http`.
+pub(crate) fn serve(dir: &Path, name: &str, flags: &[&str]) -> (Process, String, u16) {
     let port = free_port_pair();
     let bind = format!("127.0.0.1:{port}");
     let mut args = vec!["serve", "--bind", &bind];
+    if !flags.contains(&"--http") {
+        args.extend(["--http", "off"]);
+    }
     args.extend_from_slice(flags);
     let log = dir.join(format!("{name}.log"));
     let mut process = start(&args, &log);
@@ -39,7 +43,7 @@ fn serve(dir: &Path, name: &str, flags: &[&str]) -> (Process, String, u16) {
     (process, format!("grpc://127.0.0.1:{port}"), port)
 }
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -318,7 +322,7 @@ fn serve_over_a_cluster_answers_as_the_embedded_engine() {
     let jobs = query(
         Some(&cluster.url),
         "SELECT count(*) AS n FROM swath.jobs WHERE status = 'successful' \
-         AND name LIKE 'swath serve swath: SELECT chunk_x%'",
+         AND name LIKE 'swath serve swath #%: SELECT chunk_x%'",
     )
     .expect("swath.jobs");
     let all =

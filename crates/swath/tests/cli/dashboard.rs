@@ -1,0 +1,182 @@
+//! The dashboard of `swath serve --http` in headless Chromium (Debian's chromium
+//! driven by selenium through chromium-driver) and through its JSON API:
+//! W2's progress on the page, a statement's plan and items, cancel from the page,
+//! the API agreeing with `swath.queries`, and its security rules
+//! (tests/scripts/dashboard_browser.py).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::cluster::{Process, catalogue, free_port_pair, workload};
+use super::serve::{repo, serve};
+use super::swath;
+
+const ALICE: &str = "alice-token-0123456789abcdef";
+const BOB: &str = "bob-token-0123456789abcdef00";
+
+/// `swath serve` with tokens for alice and bob and the dashboard on a free
+/// port, reading and writing under `dir`: the server, its Flight SQL URI, the
+/// dashboard's base URL.
+fn dashboard_server(dir: &Path, flags: &[&str]) -> (Process, String, String) {
+    let tokens = dir.join("tokens");
+    std::fs::write(&tokens, format!("alice:{ALICE}\nbob:{BOB}\n")).expect("tokens");
+    let port = free_port_pair();
+    let http = format!("127.0.0.1:{port}");
+    let root = dir.display().to_string();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).expect("out");
+    let out = out.display().to_string();
+    let tokens = tokens.display().to_string();
+    let mut all = vec![
+        "--http",
+        &http,
+        "--tokens",
+        &tokens,
+        "--allow-root",
+        &root,
+        "--output-root",
+        &out,
+    ];
+    all.extend_from_slice(flags);
+    let (server, uri, _) = serve(dir, "serve", &all);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the dashboard did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, uri, format!("http://{http}"))
+}
+
+/// Run tests/scripts/dashboard_browser.py `args`; its JSON report.
+fn script(args: &[&str]) -> serde_json::Value {
+    let py = crate::bench::python(&repo());
+    let out = Command::new(&py)
+        .arg(repo().join("tests/scripts/dashboard_browser.py"))
+        .args(args)
+        .output()
+        .expect("dashboard_browser.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "dashboard_browser.py {}: {}\n{stdout}",
+        args[0],
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .expect("a JSON report")
+}
+
+#[test]
+fn the_page_shows_w2_progress_its_plan_and_cancels_in_a_browser() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let collection = catalogue(d, 512, 12);
+    let (_server, uri, base) = dashboard_server(d, &["--threads", "2"]);
+    let w2 = d.join("w2.sql");
+    std::fs::write(&w2, workload("w2", &collection, &d.join("out"))).expect("w2.sql");
+    // Screenshots stay after the test, beside the build's other test output.
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+    std::fs::create_dir_all(&shots).expect("screenshots dir");
+    for old in [
+        "dashboard.png",
+        "dashboard-query.png",
+        "dashboard-cancelled.png",
+    ] {
+        let _ = std::fs::remove_file(shots.join(old));
+    }
+    let report = script(&[
+        "browser",
+        &base,
+        &uri,
+        "alice",
+        ALICE,
+        &w2.display().to_string(),
+        &shots.display().to_string(),
+    ]);
+    // The progress the page showed: running values, then done at 1.
+    let seen = report["w2_progress"].as_array().expect("progress");
+    assert!(seen.len() >= 3, "{report}");
+    assert_eq!(seen.last(), Some(&serde_json::json!(["done", 1.0])));
+    assert!(report["items"].as_u64().unwrap_or(0) > 0, "{report}");
+    assert!(report["held_bytes"].as_u64().unwrap_or(0) > 0, "{report}");
+    assert_eq!(report["pool_after_cancel"], "empty", "{report}");
+    for shot in [
+        "dashboard.png",
+        "dashboard-query.png",
+        "dashboard-cancelled.png",
+    ] {
+        let png = std::fs::read(shots.join(shot)).expect("screenshot");
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+            "{shot}: {} bytes",
+            png.len()
+        );
+    }
+    // The COG W2 wrote is whole.
+    assert!(
+        std::fs::metadata(d.join("out/w2.tif")).is_ok_and(|m| m.len() > 0),
+        "w2.tif"
+    );
+}
+
+#[test]
+fn the_api_agrees_with_swath_queries_and_keeps_its_rules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let collection = catalogue(d, 128, 4);
+    let (_server, uri, base) = dashboard_server(d, &[]);
+    let sql = d.join("agree.sql");
+    std::fs::write(
+        &sql,
+        format!(
+            "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
+             OPTIONS (bands 'red,nir,scl');\n{};\nSELECT 1 AS one;\n",
+            super::cluster::W2_SUMS
+        ),
+    )
+    .expect("sql");
+    let report = script(&[
+        "agree",
+        &base,
+        &uri,
+        "alice",
+        ALICE,
+        &sql.display().to_string(),
+    ]);
+    assert!(report["compared"].as_u64().unwrap_or(0) >= 3, "{report}");
+    let report = script(&["security", &base, &uri, "alice", ALICE, "bob", BOB]);
+    assert_eq!(report["cancel"], "owner only", "{report}");
+    assert_eq!(report["secrets"], "masked", "{report}");
+
+    // Without tokens, the dashboard listens on loopback only.
+    let out = swath()
+        .args(["serve", "--bind", "127.0.0.1:0", "--http", "0.0.0.0:0"])
+        .output()
+        .expect("serve");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--http") && err.contains("loopback"), "{err}");
+
+    // The shell records its statements too.
+    let out = swath()
+        .args([
+            "-c",
+            "SELECT 41 + 1 AS answer; SELECT state, sql, rows_out FROM swath.queries \
+             WHERE sql LIKE 'SELECT 41%'",
+        ])
+        .output()
+        .expect("shell");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines().any(|l| l.contains("done")
+            && l.contains("SELECT 41 + 1")
+            && l.contains('1')),
+        "{text}"
+    );
+}
