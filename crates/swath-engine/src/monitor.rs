@@ -43,7 +43,7 @@ pub fn global() -> &'static Monitor {
 pub struct Monitor {
     next_id: AtomicU64,
     queries: Mutex<VecDeque<Arc<Query>>>,
-    pools: Mutex<Vec<(Weak<dyn MemoryPool>, Option<usize>)>>,
+    pools: Mutex<Vec<Weak<dyn MemoryPool>>>,
 }
 
 /// Where a statement is in its life.
@@ -457,18 +457,18 @@ impl Monitor {
             .collect()
     }
 
-    /// Count a session's memory pool (and its limit) in [`Monitor::memory`].
-    pub fn add_pool(&self, pool: &Arc<dyn MemoryPool>, limit: Option<usize>) {
+    /// Count a session's memory pool in [`Monitor::memory`].
+    pub fn add_pool(&self, pool: &Arc<dyn MemoryPool>) {
         let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
-        pools.retain(|(p, _)| p.strong_count() > 0);
-        pools.push((Arc::downgrade(pool), limit));
+        pools.retain(|p| p.strong_count() > 0);
+        pools.push(Arc::downgrade(pool));
     }
 
     /// Memory the live sessions' pools hold now, bytes, and how many sessions
     /// there are.
     pub fn memory(&self) -> (u64, usize) {
         let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
-        let live: Vec<_> = pools.iter().filter_map(|(p, _)| p.upgrade()).collect();
+        let live: Vec<_> = pools.iter().filter_map(Weak::upgrade).collect();
         (live.iter().map(|p| p.reserved() as u64).sum(), live.len())
     }
 

@@ -192,8 +192,7 @@ pub async fn context(cfg: &EngineConfig) -> Result<SessionContext> {
         Mode::Embedded => {
             let slots = state.config().target_partitions();
             let ctx = SessionContext::new_with_state(state);
-            crate::monitor::global()
-                .add_pool(&ctx.runtime_env().memory_pool, cfg.memory_limit);
+            crate::monitor::global().add_pool(&ctx.runtime_env().memory_pool);
             crate::system::register(
                 &ctx,
                 crate::system::Source::Process {

@@ -478,6 +478,14 @@ pub async fn run_file(shell: &mut Shell, file: &std::path::Path) -> Result<(), S
         .map_err(|e| format!("{}: {e}", file.display()))
 }
 
+/// Who runs the shell, for `swath.queries`: `$USER`, or `local`.
+fn local_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "local".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,12 +514,4 @@ mod tests {
     fn errors_fold_to_one_line() {
         assert_eq!(one_line("a\n  b\n\nc"), "a b c");
     }
-}
-
-/// Who runs the shell, for `swath.queries`: `$USER`, or `local`.
-fn local_user() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "local".into())
 }
