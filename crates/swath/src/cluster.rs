@@ -51,6 +51,13 @@ pub struct SchedulerArgs {
     /// network or a Kubernetes cluster).
     #[arg(long)]
     pub flight_proxy: bool,
+    /// Serve the dashboard (the cluster's jobs and executors; docs/dashboard.md)
+    /// on this address. Another address than loopback needs --tokens.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub http: Option<String>,
+    /// Users and their tokens for the dashboard, one `user:token` a line.
+    #[arg(long, value_name = "FILE")]
+    pub tokens: Option<PathBuf>,
 }
 
 /// `swath executor`.
@@ -107,6 +114,25 @@ fn host_port(what: &str, text: &str) -> Result<(String, u16), String> {
 /// Run a scheduler until the process is stopped (SIGTERM, Ctrl-C).
 pub async fn scheduler(args: &SchedulerArgs) -> Result<(), String> {
     let addr = address("--bind", &args.bind)?;
+    let tokens = args
+        .tokens
+        .as_deref()
+        .map(crate::serve::auth::Tokens::load)
+        .transpose()?;
+    let http = args
+        .http
+        .as_deref()
+        .map(|h| address("--http", h))
+        .transpose()?;
+    if let Some(h) = http
+        && tokens.is_none()
+        && !h.ip().is_loopback()
+    {
+        return Err(format!(
+            "--http {h}: a dashboard without --tokens listens on loopback only (give \
+             --tokens FILE to serve other hosts)"
+        ));
+    }
     let roots = OutputRoots::new(&args.output_root).map_err(|e| e.to_string())?;
     let registry = Arc::new(swath_store::Registry::from_env());
     let headers = Arc::new(HeaderCache::new());
@@ -146,7 +172,36 @@ pub async fn scheduler(args: &SchedulerArgs) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("scheduler: --bind {addr}: {e}"))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("scheduler: {e}"))?;
     eprintln!("swath scheduler listening on {addr}");
+    let _stop_dashboard = match http {
+        Some(h) => {
+            let listener = std::net::TcpListener::bind(h)
+                .map_err(|e| format!("scheduler: --http {h}: {e}"))?;
+            let shown = listener.local_addr().map_err(|e| e.to_string())?;
+            // The dashboard reads this scheduler's status API on its own port.
+            let ip = if local.ip().is_unspecified() {
+                std::net::IpAddr::from([127, 0, 0, 1])
+            } else {
+                local.ip()
+            };
+            let base = format!("http://{}", SocketAddr::new(ip, local.port()));
+            let board = crate::dashboard::Dashboard::new(
+                Arc::new(crate::serve::auth::Authenticator::new(tokens)),
+                crate::dashboard::Executors::Cluster(base.clone()),
+                crate::dashboard::Statements::Scheduler(base),
+            );
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            crate::dashboard::spawn(listener, board, async {
+                let _ = stopped.await;
+            })?;
+            eprintln!("swath scheduler: dashboard on http://{shown}");
+            Some(stop)
+        }
+        None => None,
+    };
     let server = serve(listener, scheduler, &config);
     tokio::select! {
         result = server => result.map_err(|e| format!("scheduler: {e}")),

@@ -56,6 +56,16 @@ pub enum Executors {
     Cluster(String),
 }
 
+/// Where the statements shown come from.
+#[derive(Debug, Clone)]
+pub enum Statements {
+    /// This process's monitor (`swath serve`).
+    Process,
+    /// The jobs of the scheduler whose status API is at this `http://HOST:PORT`
+    /// (`swath scheduler --http`).
+    Scheduler(String),
+}
+
 /// One sample of the process, for the charts.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Sample {
@@ -77,16 +87,23 @@ pub struct Sample {
 pub struct Dashboard {
     auth: Arc<Authenticator>,
     executors: Executors,
+    statements: Statements,
     logins: Mutex<HashMap<String, (String, Instant)>>,
     samples: Mutex<VecDeque<Sample>>,
 }
 
 impl Dashboard {
-    /// A dashboard authenticating with `auth`, showing `executors`.
-    pub fn new(auth: Arc<Authenticator>, executors: Executors) -> Arc<Dashboard> {
+    /// A dashboard authenticating with `auth`, showing `executors` and
+    /// `statements`.
+    pub fn new(
+        auth: Arc<Authenticator>,
+        executors: Executors,
+        statements: Statements,
+    ) -> Arc<Dashboard> {
         Arc::new(Dashboard {
             auth,
             executors,
+            statements,
             logins: Mutex::default(),
             samples: Mutex::default(),
         })
@@ -461,6 +478,15 @@ async fn queries(State(d): Shared, headers: HeaderMap) -> Response {
     let Some(user) = d.user(&headers) else {
         return unauthorized();
     };
+    if let Statements::Scheduler(base) = &d.statements {
+        return match scheduler_jobs(base).await {
+            Ok(jobs) => {
+                let rows: Vec<_> = jobs.iter().rev().map(job_row).collect();
+                axum::Json(json!({ "user": user, "queries": rows })).into_response()
+            }
+            Err(e) => api_error(StatusCode::BAD_GATEWAY, &e),
+        };
+    }
     let queries = monitor::global().infos().await;
     axum::Json(json!({ "user": user, "queries": queries })).into_response()
 }
@@ -478,6 +504,21 @@ struct QueryPage {
 async fn query(State(d): Shared, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if d.user(&headers).is_none() {
         return unauthorized();
+    }
+    if let Statements::Scheduler(base) = &d.statements {
+        return match scheduler_jobs(base).await {
+            Ok(jobs) => match jobs.iter().find(|j| j.job_id == id) {
+                Some(job) => {
+                    let mut row = job_row(job);
+                    row["operators"] = serde_json::Value::Null;
+                    row["items"] = json!([]);
+                    row["items_total"] = json!(0);
+                    axum::Json(row).into_response()
+                }
+                None => api_error(StatusCode::NOT_FOUND, "no such job"),
+            },
+            Err(e) => api_error(StatusCode::BAD_GATEWAY, &e),
+        };
     }
     let Some(q) = id.parse().ok().and_then(|id| monitor::global().query(id)) else {
         return api_error(
@@ -515,6 +556,9 @@ async fn cancel(
             "a cancel must carry the X-Swath-Request header",
         );
     }
+    if let Statements::Scheduler(base) = &d.statements {
+        return cancel_job(base, &id).await;
+    }
     let Some(q) = id.parse().ok().and_then(|id| monitor::global().query(id)) else {
         return api_error(
             StatusCode::NOT_FOUND,
@@ -539,4 +583,104 @@ async fn executors(State(d): Shared, headers: HeaderMap) -> Response {
         return unauthorized();
     }
     axum::Json(d.executors_json().await).into_response()
+}
+
+/// The scheduler's jobs.
+async fn scheduler_jobs(base: &str) -> Result<Vec<system::JobInfo>, String> {
+    system::fetch(base, system::JOBS_PATH)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// A cluster job as a statement row: the user and statement from its name
+/// (`swath serve USER #N: …` or the shell's `swath PID.N: …`), its state, and
+/// its tasks as progress.
+fn job_row(job: &system::JobInfo) -> serde_json::Value {
+    let (user, origin, sql) = match job.name.strip_prefix("swath serve ") {
+        Some(rest) => match rest.split_once(": ") {
+            Some((who, sql)) => (
+                who.split(" #").next().unwrap_or(who).to_string(),
+                "serve",
+                sql.to_string(),
+            ),
+            None => (String::new(), "serve", rest.to_string()),
+        },
+        None => match job
+            .name
+            .strip_prefix("swath ")
+            .and_then(|r| r.split_once(": "))
+        {
+            Some((_, sql)) => (String::new(), "shell", sql.to_string()),
+            None => (String::new(), "client", job.name.clone()),
+        },
+    };
+    let state = match job.status.as_str() {
+        "queued" => "planned",
+        "successful" => "done",
+        other => other,
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let elapsed = job
+        .started_ms
+        .map(|s| job.ended_ms.unwrap_or(now).saturating_sub(s).max(0));
+    let fraction = match (state, job.tasks_done, job.tasks) {
+        ("done", _, _) => 1.0,
+        (_, Some(done), Some(total)) if total > 0 => f64::from(done) / f64::from(total),
+        _ if job.stages > 0 => f64::from(job.stages_done) / f64::from(job.stages),
+        _ => 0.0,
+    };
+    json!({
+        "id": job.job_id,
+        "user": user,
+        "origin": origin,
+        "state": state,
+        "sql": sql,
+        "job": job.name,
+        "started_ms": job.started_ms,
+        "ended_ms": job.ended_ms,
+        "elapsed_ms": elapsed,
+        "stages": job.stages,
+        "stages_done": job.stages_done,
+        "tasks_done": job.tasks_done,
+        "tasks_total": job.tasks,
+        "tasks_running": job.tasks_running,
+        "fraction": fraction.clamp(0.0, 1.0),
+        "error": job.error,
+    })
+}
+
+/// Cancel a cluster job through Ballista's REST API (`PATCH /api/job/{id}`):
+/// its tasks stop on every executor and the client's call ends with an error.
+async fn cancel_job(base: &str, id: &str) -> Response {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return api_error(StatusCode::NOT_FOUND, "no such job");
+    }
+    let client = match reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(15))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return api_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    match client.patch(format!("{base}/api/job/{id}")).send().await {
+        Ok(r) if r.status().is_success() => {
+            axum::Json(json!({ "id": id, "cancelled": true })).into_response()
+        }
+        Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
+            api_error(StatusCode::NOT_FOUND, "no such job")
+        }
+        Ok(r) if r.status() == reqwest::StatusCode::CONFLICT => {
+            api_error(StatusCode::CONFLICT, "the job has already ended")
+        }
+        Ok(r) => api_error(
+            StatusCode::BAD_GATEWAY,
+            &format!("the scheduler answered HTTP {}", r.status()),
+        ),
+        Err(e) => api_error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    }
 }

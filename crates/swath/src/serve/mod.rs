@@ -20,7 +20,7 @@ use arrow_flight::flight_service_server::FlightServiceServer;
 use swath_engine::{EngineConfig, Mode};
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
-use crate::dashboard::{Dashboard, Executors};
+use crate::dashboard::{Dashboard, Executors, Statements};
 use auth::{AuthLayer, Authenticator, Tokens};
 use flight::SwathFlightSql;
 use sessions::{SessionSettings, Sessions};
@@ -173,7 +173,7 @@ pub async fn run(args: &ServeArgs) -> Result<(), String> {
                     memory_limit,
                 },
             };
-            let board = Dashboard::new(Arc::clone(&auth), executors);
+            let board = Dashboard::new(Arc::clone(&auth), executors, Statements::Process);
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             crate::dashboard::spawn(listener, board, async {
                 let _ = stopped.await;

@@ -77,7 +77,8 @@ function progressCell(q) {
   if (q.chunks_total) parts.push(q.chunks_done + "/" + q.chunks_total + " chunks");
   if (q.partitions_total) parts.push(q.partitions_done + "/" + q.partitions_total + " partitions");
   if (q.bytes_fetched) parts.push(bytes(q.bytes_fetched) + " fetched");
-  parts.push(q.rows_out + " rows");
+  if (q.rows_out !== undefined && q.rows_out !== null) parts.push(q.rows_out + " rows");
+  if (q.stages) parts.push(q.stages_done + "/" + q.stages + " stages");
   if (q.memory_bytes) parts.push(bytes(q.memory_bytes) + " held");
   const bar = el("progress", { max: "1", value: String(q.fraction), "data-fraction": String(q.fraction) });
   return el("td", { class: "progress" }, bar, el("span", { class: "progress-text" }, parts.join(" · ")));
@@ -98,8 +99,8 @@ function renderQueries(body) {
       el("td", {}, String(q.id)),
       el("td", {}, q.user),
       el("td", { class: "sql", title: q.sql }, el("a", { href: "#/queries/" + q.id }, q.sql)),
-      el("td", {}, clock(q.started_ms)),
-      el("td", {}, duration(q.elapsed_ms)),
+      el("td", {}, q.started_ms ? clock(q.started_ms) : "–"),
+      el("td", {}, q.elapsed_ms === null ? "–" : duration(q.elapsed_ms)),
       el("td", {}, el("span", { class: "state " + q.state, title: q.error || "" }, q.state)),
       progressCell(q),
       el("td", {}, cancel));
@@ -192,7 +193,7 @@ function renderDetail(q) {
 }
 
 function route() {
-  const m = window.location.hash.match(/^#\/queries\/(\d+)$/);
+  const m = window.location.hash.match(/^#\/queries\/([\w-]+)$/);
   document.getElementById("overview").hidden = !!m;
   document.getElementById("detail").hidden = !m;
   return m ? m[1] : null;
