@@ -180,3 +180,136 @@ fn the_api_agrees_with_swath_queries_and_keeps_its_rules() {
         "{text}"
     );
 }
+
+/// `GET` (or `POST` with the cancel header) `url`: status and JSON body.
+fn http(method: &str, url: &str) -> (u16, serde_json::Value) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        let request = match method {
+            "POST" => client.post(url).header("X-Swath-Request", "1"),
+            _ => client.get(url),
+        };
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    })
+}
+
+#[test]
+fn the_scheduler_serves_the_dashboard_of_its_jobs_and_cancels_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // Big enough tiles that one executor slot takes a while over it.
+    let out = swath()
+        .args([
+            "synth",
+            &d.join("cat").display().to_string(),
+            "--size",
+            "1024",
+            "--dates",
+            "12",
+        ])
+        .output()
+        .expect("synth");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let collection = d.join("cat/collection.json").display().to_string();
+    let port = free_port_pair();
+    let http_addr = format!("127.0.0.1:{port}");
+    let cluster = super::cluster::Cluster::start(d, &["--http", &http_addr], 1, &[]);
+    let base = format!("http://{http_addr}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the scheduler's dashboard did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, page) = http("GET", &format!("{base}/"));
+    assert_eq!(status, 200);
+    assert!(
+        page.as_str()
+            .is_some_and(|p| p.contains("<title>Swath dashboard")),
+        "{page}"
+    );
+    let (_, executors) = http("GET", &format!("{base}/api/executors"));
+    assert_eq!(executors["mode"], "cluster", "{executors}");
+    assert_eq!(
+        executors["executors"].as_array().map(Vec::len),
+        Some(1),
+        "{executors}"
+    );
+
+    // A job from the shell: shown running with its tasks, cancelled from the
+    // dashboard, the shell's call ends with the cancel.
+    let sql = format!(
+        "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
+         OPTIONS (bands 'red,nir,scl'); {}",
+        super::cluster::W2_SUMS
+    );
+    let shell = std::process::Command::new(env!("CARGO_BIN_EXE_swath"))
+        .args(["--cluster", &cluster.url, "--format", "csv", "-c", &sql])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("shell");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        let (_, body) = http("GET", &format!("{base}/api/queries"));
+        let running = body["queries"].as_array().and_then(|qs| {
+            qs.iter()
+                .find(|q| q["state"] == "running" && q["tasks_total"].as_u64() > Some(0))
+                .cloned()
+        });
+        if let Some(job) = running {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "no running job seen: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(job["origin"], "shell", "{job}");
+    assert!(
+        job["sql"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("SELECT chunk_x")),
+        "{job}"
+    );
+    let id = job["id"].as_str().expect("job id").to_string();
+    let (status, body) = http("GET", &format!("{base}/api/queries/{id}"));
+    assert_eq!((status, &body["id"]), (200, &job["id"]), "{body}");
+    let (status, body) = http("POST", &format!("{base}/api/queries/{id}/cancel"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["cancelled"], true, "{body}");
+    let out = shell.wait_with_output().expect("shell");
+    assert!(!out.status.success(), "the cancelled statement succeeded");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Cancelled"), "{err}");
+    let (_, body) = http("GET", &format!("{base}/api/queries/{id}"));
+    assert_eq!(body["state"], "failed", "{body}");
+    assert_eq!(body["error"], "Cancelled", "{body}");
+    let (status, _) = http("POST", &format!("{base}/api/queries/{id}/cancel"));
+    assert_eq!(status, 409);
+    let (status, _) = http("POST", &format!("{base}/api/queries/no%2Fsuch/cancel"));
+    assert_eq!(status, 404);
+
+    // Not on loopback without tokens: refused.
+    let out = swath()
+        .args(["scheduler", "--bind", "127.0.0.1:0", "--http", "0.0.0.0:0"])
+        .output()
+        .expect("scheduler");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--http") && err.contains("loopback"), "{err}");
+}
