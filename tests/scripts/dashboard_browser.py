@@ -109,6 +109,16 @@ def find_query(base, token, needle, since_id=0):
     return None
 
 
+def opaque_fraction(png):
+    """The share of a PNG's pixels that are not transparent (read by GDAL)."""
+    from rasterio.io import MemoryFile
+
+    with MemoryFile(png) as f, f.open() as src:
+        assert src.count == 4, src.count  # RGBA
+        alpha = src.read(4)
+    return float((alpha > 0).mean())
+
+
 # --- browser ------------------------------------------------------------------
 
 
@@ -186,6 +196,16 @@ def browser(base, uri, user, token, w2_file, out_dir):
         items = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#d-items li")]
         assert items and all(i for i in items), items
         assert driver.find_element(By.ID, "d-state").get_attribute("data-state") == "done"
+        # The live quicklook of the COG: every chunk written is on it.
+        detail = api(base, f"/api/queries/{row_id}", token)
+        assert detail["quicklook_chunks"] == detail["rows_out"] > 0, detail
+        wait_for("the quicklook to load", lambda: driver.execute_script(
+            "const i = document.getElementById('d-quicklook');"
+            "return i.complete && i.naturalWidth > 0;"), 30)
+        status, headers, png = http("GET", f"{base}/api/queries/{row_id}/quicklook.png", token=token)
+        assert status == 200 and headers["Content-Type"] == "image/png", status
+        report["quicklook_opaque"] = opaque_fraction(png)
+        assert report["quicklook_opaque"] > 0.5, report["quicklook_opaque"]
         driver.save_screenshot(os.path.join(out_dir, "dashboard-query.png"))
         report["operators"] = len(ops)
         report["items"] = len(items)

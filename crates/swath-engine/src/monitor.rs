@@ -31,6 +31,31 @@ const MAX_SQL: usize = 16 * 1024;
 const MAX_ITEMS: usize = 500;
 /// Longest operator line kept in a plan tree.
 const MAX_OPERATOR: usize = 400;
+/// Longest side of a statement's live quicklook, pixels.
+const QUICKLOOK_SIZE: u32 = 256;
+/// Finished statements that keep their quicklook (the newest).
+const KEEP_QUICKLOOKS: usize = 10;
+
+tokio::task_local! {
+    static CURRENT: Arc<Query>;
+}
+
+/// Run `fut` (executing `query`'s statement) so that what it writes can show
+/// itself on the statement ([`current`]): the COG output's live quicklook.
+pub async fn with_query<F: std::future::Future>(query: &Arc<Query>, fut: F) -> F::Output {
+    CURRENT.scope(Arc::clone(query), fut).await
+}
+
+/// The statement being run, when the front end said (see [`with_query`]).
+pub fn current() -> Option<Arc<Query>> {
+    CURRENT.try_with(Arc::clone).ok()
+}
+
+/// A downsampled picture of the chunks a raster output has received so far.
+struct LiveQuicklook {
+    canvas: swath_plot::Canvas,
+    chunks: u64,
+}
 
 /// The monitor of this process.
 pub fn global() -> &'static Monitor {
@@ -250,6 +275,7 @@ struct Inner {
     operators: Option<Operator>,
     items: (Vec<String>, usize),
     cancel: Option<Box<dyn FnOnce() + Send>>,
+    quicklook: Option<LiveQuicklook>,
 }
 
 /// A statement as the dashboard and `swath.queries` show it.
@@ -372,6 +398,52 @@ impl Query {
         self.lock().job.clone()
     }
 
+    /// Start its live quicklook: a raster output of `width × height` pixels with
+    /// `bands` (1 grey, 3 RGB) bands. False if the size is refused.
+    pub fn start_quicklook(&self, width: u64, height: u64, bands: usize) -> bool {
+        match swath_plot::Canvas::new(width, height, bands, QUICKLOOK_SIZE) {
+            Ok(canvas) => {
+                self.lock().quicklook = Some(LiveQuicklook { canvas, chunks: 0 });
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Paste a chunk of `w × h` pixels at `(x0, y0)` of the output into its
+    /// quicklook (one slice of physical values per band, NaN missing).
+    pub fn quicklook_chunk(
+        &self,
+        x0: i64,
+        y0: i64,
+        w: usize,
+        h: usize,
+        bands: &[&[f32]],
+    ) {
+        let mut inner = self.lock();
+        if let Some(q) = inner.quicklook.as_mut()
+            && q.canvas.put(x0, y0, w, h, bands).is_ok()
+        {
+            q.chunks += 1;
+        }
+    }
+
+    /// Chunks its quicklook holds, if it has one.
+    pub fn quicklook_chunks(&self) -> Option<u64> {
+        self.lock().quicklook.as_ref().map(|q| q.chunks)
+    }
+
+    /// Its quicklook as a PNG (2–98 % stretch), if it has one.
+    pub fn quicklook_png(&self) -> Option<Result<Vec<u8>, String>> {
+        let canvas = self.lock().quicklook.as_ref()?.canvas.clone();
+        Some(
+            canvas
+                .render(&swath_plot::Stretch::default())
+                .and_then(|image| image.to_png())
+                .map_err(|e| e.to_string()),
+        )
+    }
+
     /// What cancelling it does (called at most once, by [`Query::cancel`]).
     pub fn on_cancel(&self, cancel: impl FnOnce() + Send + 'static) {
         self.lock().cancel = Some(Box::new(cancel));
@@ -423,6 +495,17 @@ impl Monitor {
                 true
             }
         });
+        // Quicklooks of all but the newest finished statements go.
+        let mut with_quicklook = 0;
+        for q in queries.iter().rev() {
+            let mut inner = q.lock();
+            if inner.state.is_some_and(State::ended) && inner.quicklook.is_some() {
+                with_quicklook += 1;
+                if with_quicklook > KEEP_QUICKLOOKS {
+                    inner.quicklook = None;
+                }
+            }
+        }
         QueryHandle(query)
     }
 

@@ -37,7 +37,7 @@ use swath_udfs::kernels::point::TileGrid;
 
 use crate::output::provenance::{Inputs, RasterInfo, sibling_json, stac_item};
 use crate::output::{OutputRoots, RasterOutput, destination};
-use swath_udfs::tile::{TileMeta, is_tile_type};
+use swath_udfs::tile::{TileMeta, Tiles, is_tile_type};
 
 /// `STORED AS COG`, writing under `roots`.
 #[derive(Debug, Default)]
@@ -381,6 +381,73 @@ struct Received {
     chunks: BTreeMap<(i64, i64), (u64, u64)>,
 }
 
+/// Feeds the running statement's live quicklook (the dashboard) from the chunk
+/// rows a COG output receives: red, green and blue when the output has them,
+/// else its first band.
+struct LiveFeed {
+    query: Arc<crate::monitor::Query>,
+    /// Indexes into the mosaic's bands.
+    bands: Vec<usize>,
+}
+
+impl LiveFeed {
+    fn new(query: Arc<crate::monitor::Query>, m: &Mosaic) -> Option<LiveFeed> {
+        if m.bands.is_empty() {
+            return None;
+        }
+        let position = |c: &str| {
+            m.bands
+                .iter()
+                .position(|(_, n, _)| n.eq_ignore_ascii_case(c))
+        };
+        let bands = ["red", "green", "blue"]
+            .iter()
+            .map(|c| position(c))
+            .collect::<Option<Vec<usize>>>()
+            .unwrap_or_else(|| vec![0]);
+        query
+            .start_quicklook(m.grid.width, m.grid.height, bands.len())
+            .then_some(LiveFeed { query, bands })
+    }
+
+    fn feed(&self, m: &Mosaic, batch: &RecordBatch) {
+        let Ok(keys) = m.chunk_keys(batch, "COG output") else {
+            return;
+        };
+        let physical: Option<Vec<Vec<f32>>> = self
+            .bands
+            .iter()
+            .map(|&b| {
+                let (col, _, meta) = &m.bands[b];
+                Tiles {
+                    array: batch.column(*col).as_fixed_size_list(),
+                    meta,
+                }
+                .physical()
+                .ok()
+            })
+            .collect();
+        let Some(physical) = physical else { return };
+        let len = m.chunk_len();
+        let (cw, ch) = (m.grid.chunk_width as usize, m.grid.chunk_height as usize);
+        for (row, (cx, cy)) in keys.into_iter().enumerate() {
+            let bands: Option<Vec<&[f32]>> = physical
+                .iter()
+                .map(|p| p.get(row * len..(row + 1) * len))
+                .collect();
+            if let Some(bands) = bands {
+                self.query.quicklook_chunk(
+                    cx * cw as i64,
+                    cy * ch as i64,
+                    cw,
+                    ch,
+                    &bands,
+                );
+            }
+        }
+    }
+}
+
 impl Received {
     fn add(&mut self, mosaic: &Mosaic, batch: &RecordBatch) -> Result<()> {
         let keys = mosaic.chunk_keys(batch, "COG output")?;
@@ -564,9 +631,13 @@ impl DataSink for CogSink {
             len: 0,
             chunks: BTreeMap::new(),
         };
+        let live = crate::monitor::current().and_then(|q| LiveFeed::new(q, m));
         while let Some(batch) = data.next().await {
             let batch = batch?;
             received.add(m, &batch)?;
+            if let Some(live) = &live {
+                live.feed(m, &batch);
+            }
         }
         let row_bytes = m.grid.width as usize * m.bands.len() * (2 * m.dtype.size() + 4);
         reservation.try_grow(2 * m.grid.chunk_height as usize * row_bytes)?;

@@ -288,6 +288,7 @@ pub fn router(dashboard: Arc<Dashboard>) -> Router {
         .route("/api/queries", get(queries))
         .route("/api/queries/{id}", get(query))
         .route("/api/queries/{id}/cancel", post(cancel))
+        .route("/api/queries/{id}/quicklook.png", get(quicklook))
         .route("/api/executors", get(executors))
         .fallback(not_found)
         .layer(axum::middleware::map_response(secure_headers))
@@ -499,6 +500,8 @@ struct QueryPage {
     operators: Option<Operator>,
     items: Vec<String>,
     items_total: usize,
+    /// Chunks its raster output's live quicklook holds (`…/quicklook.png`).
+    quicklook_chunks: Option<u64>,
 }
 
 async fn query(State(d): Shared, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -538,8 +541,34 @@ async fn query(State(d): Shared, headers: HeaderMap, Path(id): Path<String>) -> 
         operators: q.operators(),
         items,
         items_total,
+        quicklook_chunks: q.quicklook_chunks(),
     })
     .into_response()
+}
+
+/// The live quicklook of a statement's raster output: the chunks written so far.
+async fn quicklook(
+    State(d): Shared,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if d.user(&headers).is_none() {
+        return unauthorized();
+    }
+    let Some(q) = id.parse().ok().and_then(|id| monitor::global().query(id)) else {
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "no such statement (or no longer kept)",
+        );
+    };
+    match q.quicklook_png() {
+        Some(Ok(png)) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
+        Some(Err(e)) => api_error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        None => api_error(
+            StatusCode::NOT_FOUND,
+            "the statement has no raster output with a quicklook",
+        ),
+    }
 }
 
 async fn cancel(

@@ -48,6 +48,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::{Authenticator, Caller, basic_credentials, unauthenticated};
 use super::sessions::{ClientSession, Pending, Sessions, Statement};
+use datafusion::datasource::sink::DataSinkExec;
 use datafusion::physical_plan::{collect, execute_stream};
 use swath_engine::Mode;
 use swath_engine::monitor::{self, QueryHandle, State};
@@ -208,7 +209,7 @@ impl SwathFlightSql {
                 r = collect(plan, task) => r.map_err(|e| status(session, &e)),
             }
         });
-        let batches = with_statement(sql, run)
+        let batches = monitor::with_query(record.query(), with_statement(sql, run))
             .await
             .inspect_err(|e| ended(&record, e))?;
         let count = update_count(&batches);
@@ -232,21 +233,25 @@ impl SwathFlightSql {
         let schema = output_schema(df.schema().as_arrow());
         let (cancel_tx, cancel_rx) = oneshot::channel();
         session.started(&handle, cancel_tx);
+        let query = Arc::clone(record.query());
         let guard = Finished {
             session: Arc::clone(&session),
             handle,
             record,
+            writes: false,
         };
         let timeout = self.timeout;
         let sent = Arc::clone(&schema);
-        let batches = futures::stream::unfold(
-            Step::Start(df, cancel_rx, guard),
-            move |step| {
+        let batches =
+            futures::stream::unfold(Step::Start(df, cancel_rx, guard), move |step| {
                 let schema = Arc::clone(&schema);
                 let sql = sql.clone();
-                async move { with_statement(&sql, step.next(schema, deadline, timeout)).await }
-            },
-        );
+                let query = Arc::clone(&query);
+                async move {
+                    let next = with_statement(&sql, step.next(schema, deadline, timeout));
+                    monitor::with_query(&query, next).await
+                }
+            });
         let flight = FlightDataEncoderBuilder::new()
             .with_schema(sent)
             .build(batches)
@@ -261,6 +266,8 @@ struct Finished {
     session: Arc<ClientSession>,
     handle: String,
     record: QueryHandle,
+    /// The statement writes (COPY): its rows out are the count it reports.
+    writes: bool,
 }
 
 /// Record how a statement ended with `status`.
@@ -297,12 +304,13 @@ impl Step {
         };
         match self {
             Step::Done => None,
-            Step::Start(df, mut cancel, guard) => {
+            Step::Start(df, mut cancel, mut guard) => {
                 let start = async {
                     let task = Arc::new(df.task_ctx());
                     let plan = df.create_physical_plan().await?;
                     guard.record.running(&plan, Some(task.memory_pool()));
-                    execute_stream(plan, task)
+                    let writes = plan.downcast_ref::<DataSinkExec>().is_some();
+                    execute_stream(plan, task).map(|s| (s, writes))
                 };
                 let started = tokio::select! {
                     biased;
@@ -312,7 +320,8 @@ impl Step {
                 match started {
                     Err(_) => fail(timed_out(timeout), &guard),
                     Ok(Err(e)) => fail(status(&guard.session, &e), &guard),
-                    Ok(Ok(stream)) => {
+                    Ok(Ok((stream, writes))) => {
+                        guard.writes = writes;
                         Box::pin(
                             Step::Streaming(stream, cancel, guard)
                                 .next(schema, deadline, timeout),
@@ -335,7 +344,12 @@ impl Step {
                     }
                     Ok(Some(Err(e))) => fail(status(&guard.session, &e), &guard),
                     Ok(Some(Ok(batch))) => {
-                        guard.record.add_rows(batch.num_rows());
+                        // COPY's one row is the count of rows it wrote.
+                        guard.record.add_rows(if guard.writes {
+                            update_count(std::slice::from_ref(&batch)).max(0) as usize
+                        } else {
+                            batch.num_rows()
+                        });
                         let batch = match batch.clone().with_schema(Arc::clone(&schema)) {
                             Ok(b) => b,
                             Err(_) => batch,

@@ -258,6 +258,10 @@ impl Shell {
             let df = self.ctx.sql(sql).await.map_err(one_line)?;
             let plan = df.create_physical_plan().await.map_err(one_line)?;
             record.running(&plan, Some(&self.ctx.runtime_env().memory_pool));
+            // COPY's one row is the count of rows it wrote.
+            let writes = plan
+                .downcast_ref::<datafusion::datasource::sink::DataSinkExec>()
+                .is_some();
             let bar = self
                 .progress_delay
                 .map(|d| progress::Bar::start(Arc::clone(&plan), d, job));
@@ -269,7 +273,11 @@ impl Shell {
                 while let Some(batch) = stream.next().await {
                     let batch = batch.map_err(one_line)?;
                     total += batch.num_rows();
-                    record.add_rows(batch.num_rows());
+                    record.add_rows(if writes {
+                        written(&batch)
+                    } else {
+                        batch.num_rows()
+                    });
                     let room = limit.map_or(usize::MAX, |l| l.saturating_sub(kept_rows));
                     if room > 0 && batch.num_rows() > 0 {
                         let take = room.min(batch.num_rows());
@@ -285,6 +293,7 @@ impl Shell {
             drop(bar);
             result
         });
+        let work = monitor::with_query(record.query(), work);
         let result = tokio::select! {
             r = work => r.map_err(Failure::Error),
             _ = tokio::signal::ctrl_c() => Err(Failure::Cancelled),
@@ -476,6 +485,15 @@ pub async fn run_file(shell: &mut Shell, file: &std::path::Path) -> Result<(), S
         .await
         .map(|_| ())
         .map_err(|e| format!("{}: {e}", file.display()))
+}
+
+/// The rows a COPY reports in its result batch.
+fn written(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .first()
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::UInt64Array>())
+        .map_or(0, |c| c.iter().flatten().sum::<u64>() as usize)
 }
 
 /// Who runs the shell, for `swath.queries`: `$USER`, or `local`.

@@ -186,6 +186,20 @@ function renderDetail(q) {
   const cancel = document.getElementById("d-cancel");
   cancel.hidden = !live(q.state);
   cancel.onclick = (e) => cancelQuery(q.id, e.target);
+  const box = document.getElementById("d-quicklook-box");
+  const chunks = q.quicklook_chunks;
+  box.hidden = chunks === undefined || chunks === null;
+  if (!box.hidden) {
+    const img = document.getElementById("d-quicklook");
+    // A new picture when more chunks arrived (or the statement changed).
+    const key = q.id + ":" + chunks + ":" + q.state;
+    if (img.getAttribute("data-key") !== key) {
+      img.setAttribute("data-key", key);
+      img.src = "/api/queries/" + q.id + "/quicklook.png?chunks=" + chunks;
+    }
+    img.setAttribute("data-chunks", String(chunks));
+    document.getElementById("d-quicklook-chunks").textContent = "(" + chunks + " chunks)";
+  }
   document.getElementById("d-plan").replaceChildren(q.operators ? el("ul", {}, planTree(q.operators)) : el("p", { class: "muted" }, "not planned yet"));
   document.getElementById("d-items-total").textContent =
     q.items_total > q.items.length ? "(" + q.items.length + " of " + q.items_total + ")" : "(" + q.items_total + ")";
