@@ -67,6 +67,7 @@ pub fn global() -> &'static Monitor {
 #[derive(Default)]
 pub struct Monitor {
     next_id: AtomicU64,
+    quicklooks: std::sync::atomic::AtomicBool,
     queries: Mutex<VecDeque<Arc<Query>>>,
     pools: Mutex<Vec<Weak<dyn MemoryPool>>>,
 }
@@ -538,6 +539,17 @@ impl Monitor {
                 q.info(job)
             })
             .collect()
+    }
+
+    /// Draw live quicklooks of raster outputs from now on (a dashboard shows
+    /// them; without one they are not drawn).
+    pub fn enable_quicklooks(&self) {
+        self.quicklooks.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether raster outputs draw live quicklooks.
+    pub fn quicklooks(&self) -> bool {
+        self.quicklooks.load(Ordering::Relaxed)
     }
 
     /// Count a session's memory pool in [`Monitor::memory`].

@@ -631,7 +631,9 @@ impl DataSink for CogSink {
             len: 0,
             chunks: BTreeMap::new(),
         };
-        let live = crate::monitor::current().and_then(|q| LiveFeed::new(q, m));
+        let live = crate::monitor::current()
+            .filter(|_| crate::monitor::global().quicklooks())
+            .and_then(|q| LiveFeed::new(q, m));
         while let Some(batch) = data.next().await {
             let batch = batch?;
             received.add(m, &batch)?;

@@ -334,6 +334,7 @@ pub async fn serve(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let sampler = tokio::spawn(Arc::clone(&dashboard).sample());
+    monitor::global().enable_quicklooks();
     let app = router(dashboard);
     let result = axum::serve(
         listener,
