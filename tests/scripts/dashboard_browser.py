@@ -24,25 +24,11 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "python"))
 
 import swath  # noqa: E402
+from flight_client import statements  # noqa: E402 - tests/scripts, beside this file
 
 # A statement that runs until cancelled (minutes at least) and holds memory in a
 # hash aggregate while it runs.
 LONG = "SELECT count(DISTINCT value % 2000000) AS n FROM generate_series(1, 100000000000)"
-
-
-def statements(text):
-    """SQL statements of a file (`;` at a line end ends one; `--` comments dropped)."""
-    lines = [ln for ln in text.splitlines() if not ln.strip().startswith("--")]
-    out, cur = [], []
-    for ln in lines:
-        cur.append(ln)
-        if ln.rstrip().endswith(";"):
-            out.append("\n".join(cur).strip().rstrip(";"))
-            cur = []
-    rest = "\n".join(cur).strip()
-    if rest:
-        out.append(rest)
-    return [s for s in out if s.strip()]
 
 
 def run_all(uri, user, token, sqls, result):

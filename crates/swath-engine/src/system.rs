@@ -202,21 +202,7 @@ impl SystemTable {
             Source::Process {
                 slots,
                 memory_limit,
-            } => {
-                let (rss, peak) = process_memory();
-                Ok(vec![ExecutorInfo {
-                    id: "local".into(),
-                    host: "localhost".into(),
-                    port: None,
-                    grpc_port: None,
-                    slots: *slots as u32,
-                    running_tasks: None,
-                    rss_bytes: rss,
-                    peak_rss_bytes: peak,
-                    memory_limit_bytes: memory_limit.map(|m| m as u64),
-                    last_heartbeat_ms: Some(chrono::Utc::now().timestamp_millis()),
-                }])
-            }
+            } => Ok(vec![local_executor(*slots, *memory_limit)]),
             Source::Scheduler(url) => fetch(url, EXECUTORS_PATH).await,
         }
     }
@@ -269,6 +255,24 @@ pub async fn fetch<T: serde::de::DeserializeOwned>(base: &str, path: &str) -> Re
         }
     }
     serde_json::from_slice(&body).map_err(|e| failed(&e))
+}
+
+/// This process as the one executor of the embedded engine: `slots` partitions
+/// at once, `memory_limit` per session.
+pub fn local_executor(slots: usize, memory_limit: Option<usize>) -> ExecutorInfo {
+    let (rss, peak) = process_memory();
+    ExecutorInfo {
+        id: "local".into(),
+        host: "localhost".into(),
+        port: None,
+        grpc_port: None,
+        slots: slots as u32,
+        running_tasks: None,
+        rss_bytes: rss,
+        peak_rss_bytes: peak,
+        memory_limit_bytes: memory_limit.map(|m| m as u64),
+        last_heartbeat_ms: Some(chrono::Utc::now().timestamp_millis()),
+    }
 }
 
 /// Resident and peak resident memory of this process, from /proc (Linux).

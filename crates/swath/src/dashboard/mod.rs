@@ -214,18 +214,7 @@ impl Dashboard {
                 slots,
                 memory_limit,
             } => {
-                let local = ExecutorInfo {
-                    id: "local".into(),
-                    host: "localhost".into(),
-                    port: None,
-                    grpc_port: None,
-                    slots: *slots as u32,
-                    running_tasks: None,
-                    rss_bytes: rss,
-                    peak_rss_bytes: peak,
-                    memory_limit_bytes: memory_limit.map(|m| m as u64),
-                    last_heartbeat_ms: Some(chrono::Utc::now().timestamp_millis()),
-                };
+                let local = system::local_executor(*slots, *memory_limit);
                 json!({
                     "mode": "embedded",
                     "executors": [local],
