@@ -81,7 +81,13 @@ def wait_for(what, fn, seconds=60, every=0.05):
     """Call fn until it returns a true value; that value."""
     deadline = time.time() + seconds
     while time.time() < deadline:
-        v = fn()
+        try:
+            v = fn()
+        except Exception as e:  # noqa: BLE001 - the page redrew what fn held
+            if type(e).__name__ not in ("StaleElementReferenceException",
+                                        "NoSuchElementException"):
+                raise
+            v = None
         if v:
             return v
         time.sleep(every)
@@ -93,6 +99,14 @@ def find_query(base, token, needle, since_id=0):
         if needle in q["sql"] and q["id"] > since_id:
             return q
     return None
+
+
+def texts(driver, selector):
+    """The text of every element `selector` matches, read in one step (the page
+    redraws twice a second, so elements found one call go stale by the next)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent);",
+        selector)
 
 
 def opaque_fraction(png):
@@ -175,11 +189,11 @@ def browser(base, uri, user, token, w2_file, out_dir):
         # The statement's page: its plan with metrics and the items it read.
         driver.get(f"{base}/#/queries/{row_id}")
         wait_for("the plan", lambda: driver.find_elements(By.CSS_SELECTOR, "#d-plan .op"), 30)
-        ops = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#d-plan .op")]
-        metrics = " ".join(e.text for e in driver.find_elements(By.CSS_SELECTOR, "#d-plan .metrics"))
+        ops = texts(driver, "#d-plan .op")
+        metrics = " ".join(texts(driver, "#d-plan .metrics"))
         assert any("CubeScanExec" in o for o in ops), ops
         assert "output_rows=" in metrics and "bytes_fetched=" in metrics, metrics
-        items = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#d-items li")]
+        items = texts(driver, "#d-items li")
         assert items and all(i for i in items), items
         assert driver.find_element(By.ID, "d-state").get_attribute("data-state") == "done"
         # The live quicklook of the COG: every chunk written is on it.
@@ -218,8 +232,9 @@ def browser(base, uri, user, token, w2_file, out_dir):
             api(base, f"/api/queries/{long_id}", token).get("memory_bytes") or 0), 60)
         report["held_bytes"] = held
         started = time.time()
-        wait_for("the cancel button", lambda: driver.find_elements(
-            By.CSS_SELECTOR, f'button[data-cancel="{long_id}"]'), 10)[0].click()
+        # A real click on the button (found again if the page redrew it meanwhile).
+        wait_for("the cancel button clicked", lambda: driver.find_element(
+            By.CSS_SELECTOR, f'button[data-cancel="{long_id}"]').click() or True, 10)
         thread.join(60)
         assert not thread.is_alive(), "the client's call did not end after cancel"
         assert "error" in result and "ancel" in result["error"], result
