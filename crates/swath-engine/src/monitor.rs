@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use datafusion::execution::memory_pool::MemoryPool;
-use datafusion::physical_plan::metrics::MetricValue;
+use datafusion::physical_plan::metrics::{MetricValue, MetricsSet};
 use datafusion::physical_plan::{ExecutionPlan, displayable};
 use serde::Serialize;
 
@@ -207,7 +207,7 @@ pub fn items_of(plan: &Arc<dyn ExecutionPlan>) -> (Vec<String>, usize) {
 
 /// One operator of a plan with its metrics (EXPLAIN ANALYZE's numbers, summed over
 /// partitions), and its inputs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Operator {
     /// The operator as EXPLAIN prints it.
     pub name: String,
@@ -219,7 +219,23 @@ pub struct Operator {
 
 /// The operator tree of `plan` with its metrics now.
 pub fn operators_of(plan: &Arc<dyn ExecutionPlan>) -> Operator {
-    let mut name = displayable(plan.as_ref()).one_line().to_string();
+    operator(plan.as_ref(), &mut |p| p.metrics())
+}
+
+/// The operator tree of `plan` with `metrics` gathered elsewhere: one set per
+/// operator that has metrics, in pre-order (as a cluster's stage reports them).
+pub fn operators_with(plan: &dyn ExecutionPlan, metrics: &[MetricsSet]) -> Operator {
+    let mut next = metrics.iter();
+    operator(plan, &mut |p| {
+        p.metrics().and_then(|_| next.next().cloned())
+    })
+}
+
+fn operator(
+    plan: &dyn ExecutionPlan,
+    metrics_of: &mut dyn FnMut(&dyn ExecutionPlan) -> Option<MetricsSet>,
+) -> Operator {
+    let mut name = displayable(plan).one_line().to_string();
     if name.len() > MAX_OPERATOR {
         let mut cut = MAX_OPERATOR;
         while !name.is_char_boundary(cut) {
@@ -228,8 +244,7 @@ pub fn operators_of(plan: &Arc<dyn ExecutionPlan>) -> Operator {
         name.truncate(cut);
         name.push('…');
     }
-    let metrics = plan
-        .metrics()
+    let metrics = metrics_of(plan)
         .map(|m| {
             m.aggregate_by_name()
                 .sorted_for_display()
@@ -242,7 +257,11 @@ pub fn operators_of(plan: &Arc<dyn ExecutionPlan>) -> Operator {
     Operator {
         name: name.trim_end().to_string(),
         metrics,
-        children: plan.children().into_iter().map(operators_of).collect(),
+        children: plan
+            .children()
+            .into_iter()
+            .map(|c| operator(c.as_ref(), metrics_of))
+            .collect(),
     }
 }
 

@@ -38,6 +38,8 @@ pub const SCHEMA: &str = "swath";
 pub const EXECUTORS_PATH: &str = "/api/swath/executors";
 /// Path of the scheduler's job list, under its `http://HOST:PORT`.
 pub const JOBS_PATH: &str = "/api/swath/jobs";
+/// Route of a job's stages with their plans and metrics (`{id}`: the job id).
+pub const JOB_STAGES_PATH: &str = "/api/swath/jobs/{id}/stages";
 
 /// One executor as the scheduler knows it (a row of `swath.executors`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

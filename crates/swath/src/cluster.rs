@@ -16,7 +16,7 @@ use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpcServer;
 use ballista_executor::executor_process::{
     ExecutorProcessConfig, start_executor_process,
 };
-use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::cluster::{BallistaCluster, JobState};
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::create_scheduler;
 use ballista_scheduler::scheduler_server::SchedulerServer;
@@ -163,6 +163,7 @@ pub async fn scheduler(args: &SchedulerArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("scheduler: {e}"))?;
     let config = Arc::new(config);
+    let jobs = cluster.job_state();
     let scheduler = create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(
         cluster,
         Arc::clone(&config),
@@ -202,7 +203,7 @@ pub async fn scheduler(args: &SchedulerArgs) -> Result<(), String> {
         }
         None => None,
     };
-    let server = serve(listener, scheduler, &config);
+    let server = serve(listener, scheduler, &config, jobs);
     tokio::select! {
         result = server => result.map_err(|e| format!("scheduler: {e}")),
         _ = stop_signal() => {
@@ -221,6 +222,7 @@ async fn serve(
     listener: tokio::net::TcpListener,
     scheduler: Scheduler,
     config: &SchedulerConfig,
+    jobs: Arc<dyn JobState>,
 ) -> Result<(), String> {
     let grpc = SchedulerGrpcServer::new(scheduler.clone())
         .max_encoding_message_size(config.grpc_server_max_encoding_message_size as usize)
@@ -243,7 +245,7 @@ async fn serve(
         );
     }
     let scheduler = Arc::new(scheduler);
-    let app = status_routes(Arc::clone(&scheduler))
+    let app = status_routes(Arc::clone(&scheduler), jobs)
         .merge(ballista_scheduler::api::get_routes(scheduler))
         .merge(routes.routes().into_axum_router());
     axum::serve(
@@ -256,12 +258,71 @@ async fn serve(
 
 /// `GET /api/swath/executors` and `GET /api/swath/jobs`: the rows of
 /// `swath.executors` and `swath.jobs` (swath_engine::system).
-fn status_routes(scheduler: Arc<Scheduler>) -> axum::Router {
+fn status_routes(scheduler: Arc<Scheduler>, jobs: Arc<dyn JobState>) -> axum::Router {
     use axum::routing::get;
+    let stages = axum::Router::new()
+        .route(system::JOB_STAGES_PATH, get(stages_json))
+        .with_state((Arc::clone(&scheduler), jobs));
     axum::Router::new()
         .route(system::EXECUTORS_PATH, get(executors_json))
         .route(system::JOBS_PATH, get(jobs_json))
         .with_state(scheduler)
+        .merge(stages)
+}
+
+/// `GET /api/swath/jobs/{id}/stages`: each stage of a job with its plan and the
+/// metrics its finished tasks reported (the dashboard's job page).
+async fn stages_json(
+    axum::extract::State((scheduler, jobs)): axum::extract::State<(
+        Arc<Scheduler>,
+        Arc<dyn JobState>,
+    )>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use ballista_scheduler::state::execution_graph::ExecutionGraph;
+    use ballista_scheduler::state::execution_stage::ExecutionStage;
+    let job_id = id.clone().into();
+    let stages_of = |graph: &dyn ExecutionGraph| {
+        let mut ids: Vec<&usize> = graph.stages().keys().collect();
+        ids.sort();
+        ids.into_iter()
+            .filter_map(|n| graph.stages().get(n).map(|s| (n, s)))
+            .map(|(n, stage)| {
+                let metrics: &[datafusion::physical_plan::metrics::MetricsSet] =
+                    match stage {
+                        ExecutionStage::Running(s) => {
+                            s.stage_metrics.as_deref().unwrap_or(&[])
+                        }
+                        ExecutionStage::Successful(s) => &s.stage_metrics,
+                        ExecutionStage::Failed(s) => {
+                            s.stage_metrics.as_deref().unwrap_or(&[])
+                        }
+                        _ => &[],
+                    };
+                swath_engine::monitor::Operator {
+                    name: format!("Stage {n}: {}", stage.variant_name()),
+                    metrics: Vec::new(),
+                    children: vec![swath_engine::monitor::operators_with(
+                        stage.plan(),
+                        metrics,
+                    )],
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let running = scheduler.state.task_manager.get_running_job_cache();
+    if let Some(info) = running.get(&job_id) {
+        let graph = info.execution_graph.read().await;
+        return axum::Json(stages_of(graph.as_ref())).into_response();
+    }
+    match jobs.get_execution_graph(&job_id).await {
+        Ok(Some(graph)) => axum::Json(stages_of(graph.as_ref())).into_response(),
+        Ok(None) => axum::http::StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+        }
+    }
 }
 
 /// Tasks running now on each executor, over the running jobs.

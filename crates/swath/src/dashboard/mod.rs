@@ -503,7 +503,17 @@ async fn query(State(d): Shared, headers: HeaderMap, Path(id): Path<String>) -> 
             Ok(jobs) => match jobs.iter().find(|j| j.job_id == id) {
                 Some(job) => {
                     let mut row = job_row(job);
-                    row["operators"] = serde_json::Value::Null;
+                    // The stages with their plans and metrics, under the job.
+                    let path = system::JOB_STAGES_PATH.replace("{id}", &job.job_id);
+                    let stages = system::fetch::<Vec<Operator>>(base, &path).await.ok();
+                    row["operators"] = match stages {
+                        Some(stages) => json!(Operator {
+                            name: format!("Job {}", job.job_id),
+                            metrics: Vec::new(),
+                            children: stages,
+                        }),
+                        None => serde_json::Value::Null,
+                    };
                     row["items"] = json!([]);
                     row["items_total"] = json!(0);
                     axum::Json(row).into_response()

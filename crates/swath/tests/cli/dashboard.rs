@@ -252,13 +252,60 @@ fn the_scheduler_serves_the_dashboard_of_its_jobs_and_cancels_them() {
         "{executors}"
     );
 
+    // A finished job's page: its stages with their plans and the metrics its
+    // tasks reported.
+    let create = format!(
+        "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
+         OPTIONS (bands 'red,nir,scl')"
+    );
+    let counted = super::cluster::query(
+        Some(&cluster.url),
+        &format!(
+            "{create}; SELECT sum(rs_tile_count(red)) AS n FROM s2 WHERE chunk_x = 0"
+        ),
+    )
+    .expect("a small job");
+    assert!(counted.lines().count() == 2, "{counted}");
+    let (_, body) = http("GET", &format!("{base}/api/queries"));
+    let done = body["queries"]
+        .as_array()
+        .and_then(|qs| {
+            qs.iter()
+                .find(|q| {
+                    q["sql"]
+                        .as_str()
+                        .is_some_and(|s| s.contains("rs_tile_count"))
+                })
+                .cloned()
+        })
+        .expect("the small job");
+    assert_eq!(
+        (&done["state"], &done["fraction"]),
+        (&"done".into(), &1.0.into()),
+        "{done}"
+    );
+    let id = done["id"].as_str().expect("id");
+    let (status, page) = http("GET", &format!("{base}/api/queries/{id}"));
+    assert_eq!(status, 200, "{page}");
+    let stages = page["operators"]["children"].as_array().expect("stages");
+    assert!(!stages.is_empty(), "{page}");
+    assert!(
+        stages
+            .iter()
+            .all(|s| s["name"].as_str().is_some_and(|n| n.starts_with("Stage "))),
+        "{page}"
+    );
+    let scan = find_operator(&page["operators"], "CubeScanExec").expect("a scan");
+    let rows = scan["metrics"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m[0] == "output_rows"))
+        .and_then(|m| m[1].as_str())
+        .expect("output_rows");
+    assert!(rows != "0", "{scan}");
+
     // A job from the shell: shown running with its tasks, cancelled from the
     // dashboard, the shell's call ends with the cancel.
-    let sql = format!(
-        "CREATE EXTERNAL TABLE s2 STORED AS STAC LOCATION '{collection}' \
-         OPTIONS (bands 'red,nir,scl'); {}",
-        super::cluster::W2_SUMS
-    );
+    let sql = format!("{create}; {}", super::cluster::W2_SUMS);
     let shell = std::process::Command::new(env!("CARGO_BIN_EXE_swath"))
         .args(["--cluster", &cluster.url, "--format", "csv", "-c", &sql])
         .stdout(std::process::Stdio::piped())
@@ -312,4 +359,19 @@ fn the_scheduler_serves_the_dashboard_of_its_jobs_and_cancels_them() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--http") && err.contains("loopback"), "{err}");
+}
+
+/// The first operator of a plan tree (the dashboard's JSON) whose name starts
+/// with `name`.
+fn find_operator<'a>(
+    op: &'a serde_json::Value,
+    name: &str,
+) -> Option<&'a serde_json::Value> {
+    if op["name"].as_str().is_some_and(|n| n.starts_with(name)) {
+        return Some(op);
+    }
+    op["children"]
+        .as_array()?
+        .iter()
+        .find_map(|c| find_operator(c, name))
 }
