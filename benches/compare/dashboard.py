@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "python"))
-from run import box  # noqa: E402
+from run import side_bench_args, w2_sql  # noqa: E402
 
 import swath  # noqa: E402
 
@@ -92,23 +92,10 @@ class Poller:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--size", type=int, default=2048)
-    ap.add_argument("--scenes", type=int, default=24)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--swath", default=os.path.join(
-        os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "fast", "swath"))
-    ap.add_argument("--catalogs", default=os.path.expanduser("~/.cache/swath/bench-catalogs"))
-    ap.add_argument("--json", help="also write the results here")
+    side_bench_args(ap)
     a = ap.parse_args()
-    cat_dir = os.path.join(a.catalogs, f"{a.size}x{a.scenes}")
-    subprocess.run([sys.executable, os.path.join(HERE, "make_catalog.py"), cat_dir,
-                    "--size", str(a.size), "--height", str(a.size),
-                    "--scenes", str(a.scenes)], check=True)
-    collection = os.path.join(cat_dir, "collection.json")
-    west, south, east, north = box(collection)
     out = tempfile.mkdtemp(prefix="swath-dashboard-bench-")
-    sql = open(os.path.join(HERE, "sql", "w2.sql")).read().format(
-        collection=collection, out=out, west=west, south=south, east=east, north=north)
+    cat_dir, sql = w2_sql(a, out)
     create, copy = statements(sql)
 
     servers = {}

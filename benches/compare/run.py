@@ -63,6 +63,31 @@ def measure(cmd, env=None):
     return wall, peak
 
 
+def side_bench_args(ap, size=2048, scenes=24, runs=3):
+    """The arguments the W2 side benchmarks share (serve.py, dashboard.py)."""
+    ap.add_argument("--size", type=int, default=size)
+    ap.add_argument("--scenes", type=int, default=scenes)
+    ap.add_argument("--runs", type=int, default=runs)
+    ap.add_argument("--swath", default=os.path.join(
+        os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "fast", "swath"))
+    ap.add_argument("--catalogs", default=os.path.expanduser("~/.cache/swath/bench-catalogs"))
+    ap.add_argument("--json", help="also write the results here")
+
+
+def w2_sql(a, out):
+    """Make (or reuse) the `--size`² × `--scenes` catalogue; its directory and W2's
+    SQL over it, writing into `out`."""
+    cat_dir = os.path.join(a.catalogs, f"{a.size}x{a.scenes}")
+    subprocess.run([sys.executable, os.path.join(HERE, "make_catalog.py"), cat_dir,
+                    "--size", str(a.size), "--height", str(a.size),
+                    "--scenes", str(a.scenes)], check=True)
+    collection = os.path.join(cat_dir, "collection.json")
+    west, south, east, north = box(collection)
+    sql = open(os.path.join(HERE, "sql", "w2.sql")).read().format(
+        collection=collection, out=out, west=west, south=south, east=east, north=north)
+    return cat_dir, sql
+
+
 def box(collection):
     """The middle quarter of the collection's lon/lat extent."""
     b = json.load(open(collection))["extent"]["spatial"]["bbox"][0]

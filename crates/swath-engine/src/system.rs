@@ -38,6 +38,8 @@ pub const SCHEMA: &str = "swath";
 pub const EXECUTORS_PATH: &str = "/api/swath/executors";
 /// Path of the scheduler's job list, under its `http://HOST:PORT`.
 pub const JOBS_PATH: &str = "/api/swath/jobs";
+/// Path executors report their counters to ([`ExecutorReport`]).
+pub const EXECUTOR_REPORT_PATH: &str = "/api/swath/executor-report";
 /// Route of a job's stages with their plans and metrics (`{id}`: the job id).
 pub const JOB_STAGES_PATH: &str = "/api/swath/jobs/{id}/stages";
 
@@ -64,6 +66,44 @@ pub struct ExecutorInfo {
     pub memory_limit_bytes: Option<u64>,
     /// Its last heartbeat, milliseconds since the Unix epoch.
     pub last_heartbeat_ms: Option<i64>,
+    /// Pixel data it fetched and band tiles it decoded per second, over the
+    /// last minutes (a sample a second; a cluster's executors report them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub throughput: Vec<Throughput>,
+    /// Pixel data it fetched since it started, bytes (a cluster's executors
+    /// report it).
+    #[serde(default)]
+    pub fetched_bytes: Option<u64>,
+    /// Band tiles it decoded since it started, bytes.
+    #[serde(default)]
+    pub decoded_bytes: Option<u64>,
+}
+
+/// Bytes an executor fetched and decoded per second, at one time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Milliseconds since the Unix epoch.
+    pub t_ms: i64,
+    /// Pixel data fetched per second, bytes.
+    pub fetch_bytes_per_s: f64,
+    /// Band tiles decoded per second, bytes.
+    pub decode_bytes_per_s: f64,
+}
+
+/// What an executor reports to its scheduler every second
+/// (`POST` [`EXECUTOR_REPORT_PATH`]): its counters since it started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutorReport {
+    /// The host it is reached at (as it registered).
+    pub host: String,
+    /// Its data (Arrow Flight) port.
+    pub port: u16,
+    /// Pixel data fetched since it started, bytes.
+    pub fetched_bytes: u64,
+    /// Band tiles decoded since it started, bytes.
+    pub decoded_bytes: u64,
+    /// Its `--memory-limit`, bytes.
+    pub memory_limit_bytes: Option<u64>,
 }
 
 /// One job of the scheduler (a row of `swath.jobs`).
@@ -274,6 +314,13 @@ pub fn local_executor(slots: usize, memory_limit: Option<usize>) -> ExecutorInfo
         peak_rss_bytes: peak,
         memory_limit_bytes: memory_limit.map(|m| m as u64),
         last_heartbeat_ms: Some(chrono::Utc::now().timestamp_millis()),
+        throughput: Vec::new(),
+        fetched_bytes: Some(
+            crate::monitor::FETCHED_BYTES.load(std::sync::atomic::Ordering::Relaxed),
+        ),
+        decoded_bytes: Some(
+            crate::monitor::DECODED_BYTES.load(std::sync::atomic::Ordering::Relaxed),
+        ),
     }
 }
 

@@ -263,11 +263,82 @@ fn status_routes(scheduler: Arc<Scheduler>, jobs: Arc<dyn JobState>) -> axum::Ro
     let stages = axum::Router::new()
         .route(system::JOB_STAGES_PATH, get(stages_json))
         .with_state((Arc::clone(&scheduler), jobs));
-    axum::Router::new()
+    let reports: Reports = Arc::default();
+    let executors = axum::Router::new()
         .route(system::EXECUTORS_PATH, get(executors_json))
+        .route(
+            system::EXECUTOR_REPORT_PATH,
+            axum::routing::post(report_json)
+                .layer(axum::extract::DefaultBodyLimit::max(4096)),
+        )
+        .with_state((Arc::clone(&scheduler), reports));
+    axum::Router::new()
         .route(system::JOBS_PATH, get(jobs_json))
         .with_state(scheduler)
         .merge(stages)
+        .merge(executors)
+}
+
+/// What executors reported (`POST /api/swath/executor-report`), by host and
+/// data port.
+type Reports = Arc<std::sync::Mutex<HashMap<(String, u16), Reported>>>;
+
+/// An executor's last report and its throughput over the last five minutes.
+struct Reported {
+    last: (std::time::Instant, u64, u64),
+    memory_limit: Option<u64>,
+    throughput: std::collections::VecDeque<system::Throughput>,
+}
+
+/// Throughput samples kept per executor (one a second: five minutes).
+const THROUGHPUT_SAMPLES: usize = 300;
+
+/// Take an executor's report: only from an executor registered with this
+/// scheduler (by host and data port); the rates since its last one.
+async fn report_json(
+    axum::extract::State((scheduler, reports)): axum::extract::State<(
+        Arc<Scheduler>,
+        Reports,
+    )>,
+    axum::Json(report): axum::Json<system::ExecutorReport>,
+) -> axum::http::StatusCode {
+    let known = scheduler
+        .state
+        .executor_manager
+        .get_executors_state()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .any(|(meta, _, _)| meta.host == report.host && meta.port == report.port);
+    if !known {
+        return axum::http::StatusCode::NOT_FOUND;
+    }
+    let now = std::time::Instant::now();
+    let mut reports = reports.lock().unwrap_or_else(|e| e.into_inner());
+    // Executors gone for five minutes are forgotten.
+    reports.retain(|_, r| now.duration_since(r.last.0).as_secs() < 300);
+    let key = (report.host.clone(), report.port);
+    let entry = reports.entry(key).or_insert_with(|| Reported {
+        last: (now, report.fetched_bytes, report.decoded_bytes),
+        memory_limit: report.memory_limit_bytes,
+        throughput: std::collections::VecDeque::new(),
+    });
+    let secs = now.duration_since(entry.last.0).as_secs_f64();
+    if secs > 0.0 {
+        if entry.throughput.len() == THROUGHPUT_SAMPLES {
+            entry.throughput.pop_front();
+        }
+        entry.throughput.push_back(system::Throughput {
+            t_ms: chrono::Utc::now().timestamp_millis(),
+            fetch_bytes_per_s: report.fetched_bytes.saturating_sub(entry.last.1) as f64
+                / secs,
+            decode_bytes_per_s: report.decoded_bytes.saturating_sub(entry.last.2) as f64
+                / secs,
+        });
+    }
+    entry.last = (now, report.fetched_bytes, report.decoded_bytes);
+    entry.memory_limit = report.memory_limit_bytes;
+    axum::http::StatusCode::NO_CONTENT
 }
 
 /// `GET /api/swath/jobs/{id}/stages`: each stage of a job with its plan and the
@@ -343,7 +414,10 @@ async fn running_tasks(scheduler: &Scheduler) -> HashMap<String, u32> {
 }
 
 async fn executors_json(
-    axum::extract::State(scheduler): axum::extract::State<Arc<Scheduler>>,
+    axum::extract::State((scheduler, reports)): axum::extract::State<(
+        Arc<Scheduler>,
+        Reports,
+    )>,
 ) -> axum::Json<Vec<system::ExecutorInfo>> {
     use ballista_core::serde::protobuf::executor_metric::Metric;
     let running = running_tasks(&scheduler).await;
@@ -353,9 +427,13 @@ async fn executors_json(
         .get_executors_state()
         .await
         .unwrap_or_default();
+    let reported = reports.lock().ok();
     let rows = state
         .into_iter()
         .map(|(meta, heartbeat, metrics)| {
+            let mine = reported
+                .as_ref()
+                .and_then(|r| r.get(&(meta.host.clone(), meta.port)));
             let (mut rss, mut peak) = (None, None);
             for m in metrics.into_iter().filter_map(|m| m.metric) {
                 match m {
@@ -373,7 +451,12 @@ async fn executors_json(
                 slots: meta.specification.vcores,
                 rss_bytes: rss,
                 peak_rss_bytes: peak,
-                memory_limit_bytes: None,
+                memory_limit_bytes: mine.and_then(|r| r.memory_limit),
+                throughput: mine
+                    .map(|r| r.throughput.iter().copied().collect())
+                    .unwrap_or_default(),
+                fetched_bytes: mine.map(|r| r.last.1),
+                decoded_bytes: mine.map(|r| r.last.2),
                 last_heartbeat_ms: heartbeat
                     .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
             }
@@ -533,7 +616,50 @@ pub async fn executor(args: &ExecutorArgs) -> Result<(), String> {
         "swath executor on {bind} (gRPC {grpc_port}), scheduler {}",
         args.scheduler
     );
-    start_executor_process(Arc::new(config))
+    let report = tokio::spawn(report_to_scheduler(
+        format!("http://{}{}", args.scheduler, system::EXECUTOR_REPORT_PATH),
+        system::ExecutorReport {
+            host: config.external_host.clone().unwrap_or_default(),
+            port: bind.port(),
+            fetched_bytes: 0,
+            decoded_bytes: 0,
+            memory_limit_bytes: memory.map(|m| m as u64),
+        },
+    ));
+    let result = start_executor_process(Arc::new(config))
         .await
-        .map_err(|e| format!("executor: {e}"))
+        .map_err(|e| format!("executor: {e}"));
+    report.abort();
+    result
+}
+
+/// Every second, post this executor's fetch and decode counters to the
+/// scheduler's status API (the dashboard's throughput charts). A scheduler that
+/// does not answer is tried again the next second.
+async fn report_to_scheduler(url: String, mut report: system::ExecutorReport) {
+    use std::sync::atomic::Ordering;
+    let Ok(client) = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+    else {
+        return;
+    };
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        report.fetched_bytes =
+            swath_engine::monitor::FETCHED_BYTES.load(Ordering::Relaxed);
+        report.decoded_bytes =
+            swath_engine::monitor::DECODED_BYTES.load(Ordering::Relaxed);
+        let Ok(body) = serde_json::to_vec(&report) else {
+            return;
+        };
+        let _ = client
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await;
+    }
 }

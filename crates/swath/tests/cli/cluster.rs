@@ -119,6 +119,11 @@ impl Cluster {
     }
 
     /// One more one-slot executor, with `flags`.
+    /// The scheduler's `HOST:PORT`.
+    pub(crate) fn scheduler_addr(&self) -> &str {
+        &self.scheduler
+    }
+
     fn add_executor(&mut self, flags: &[&str]) {
         let i = self.executors.len();
         let bind = format!("127.0.0.1:{}", free_port_pair());

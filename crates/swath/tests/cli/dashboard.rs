@@ -227,7 +227,12 @@ fn the_scheduler_serves_the_dashboard_of_its_jobs_and_cancels_them() {
     let collection = d.join("cat/collection.json").display().to_string();
     let port = free_port_pair();
     let http_addr = format!("127.0.0.1:{port}");
-    let cluster = super::cluster::Cluster::start(d, &["--http", &http_addr], 1, &[]);
+    let cluster = super::cluster::Cluster::start(
+        d,
+        &["--http", &http_addr],
+        1,
+        &["--memory-limit", "2G"],
+    );
     let base = format!("http://{http_addr}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -349,6 +354,44 @@ fn the_scheduler_serves_the_dashboard_of_its_jobs_and_cancels_them() {
     let (status, _) = http("POST", &format!("{base}/api/queries/{id}/cancel"));
     assert_eq!(status, 409);
     let (status, _) = http("POST", &format!("{base}/api/queries/no%2Fsuch/cancel"));
+    assert_eq!(status, 404);
+
+    // The executor reported its memory limit, what it fetched and decoded while
+    // the jobs ran, and (a report a second) its throughput.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let executor = loop {
+        let (_, executors) = http("GET", &format!("{base}/api/executors"));
+        let executor = executors["executors"][0].clone();
+        if executor["throughput"]
+            .as_array()
+            .is_some_and(|t| t.len() >= 2)
+        {
+            break executor;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no throughput samples: {executors}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(executor["memory_limit_bytes"], 2u64 << 30, "{executor}");
+    assert!(
+        executor["fetched_bytes"].as_u64() > Some(0)
+            && executor["decoded_bytes"].as_u64() > Some(0),
+        "{executor}"
+    );
+    // An executor the scheduler does not know cannot report.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("http://{}/api/swath/executor-report", cluster.scheduler_addr()))
+            .header("content-type", "application/json")
+            .body(r#"{"host":"10.9.9.9","port":1,"fetched_bytes":1,"decoded_bytes":1,"memory_limit_bytes":null}"#)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .expect("report")
+    });
     assert_eq!(status, 404);
 
     // Not on loopback without tokens: refused.

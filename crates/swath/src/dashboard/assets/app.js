@@ -123,6 +123,28 @@ function chart(id, values) {
   svg.replaceChildren(line);
 }
 
+function sparkline(values) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 100 20");
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("class", "spark");
+  const max = Math.max(1, ...values);
+  const n = values.length;
+  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+  line.setAttribute("points", values.map((v, i) =>
+    (n > 1 ? (i * 100) / (n - 1) : 0).toFixed(1) + "," + (19 - (v / max) * 18).toFixed(1)).join(" "));
+  svg.append(line);
+  return svg;
+}
+
+function throughputCell(x, key) {
+  const t = x.throughput || [];
+  if (!t.length) return el("td", {}, "–");
+  const values = t.map((s) => s[key]);
+  return el("td", { class: "throughput", "data-max": String(Math.max(...values)) },
+    sparkline(values), el("span", {}, bytes(values[values.length - 1]) + "/s"));
+}
+
 function renderExecutors(body) {
   document.getElementById("mode").textContent =
     body.mode === "cluster" ? "cluster · scheduler " + body.scheduler : "embedded engine";
@@ -134,10 +156,12 @@ function renderExecutors(body) {
     el("td", {}, bytes(x.rss_bytes)),
     el("td", {}, bytes(x.peak_rss_bytes)),
     el("td", {}, x.memory_limit_bytes ? bytes(x.memory_limit_bytes) : "none"),
-    el("td", {}, x.last_heartbeat_ms ? clock(x.last_heartbeat_ms) : "–")));
+    el("td", {}, x.last_heartbeat_ms ? clock(x.last_heartbeat_ms) : "–"),
+    throughputCell(x, "fetch_bytes_per_s"),
+    throughputCell(x, "decode_bytes_per_s")));
   const p = body.process;
   const table = el("table", { id: "executor-table" },
-    el("thead", {}, el("tr", {}, ...["executor", "host", "slots", "running tasks", "RSS", "peak RSS", "memory limit", "heartbeat"].map((h) => el("th", {}, h)))),
+    el("thead", {}, el("tr", {}, ...["executor", "host", "slots", "running tasks", "RSS", "peak RSS", "memory limit", "heartbeat", "fetch", "decode"].map((h) => el("th", {}, h)))),
     el("tbody", {}, ...rows));
   const summary = el("p", { class: "muted", id: "process-summary" },
     "This process: " + bytes(p.rss_bytes) + " resident, " + bytes(p.pool_bytes) + " in " + p.sessions +
