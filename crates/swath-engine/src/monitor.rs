@@ -188,15 +188,21 @@ pub fn items_of(plan: &Arc<dyn ExecutionPlan>) -> (Vec<String>, usize) {
     let mut items = std::collections::BTreeSet::new();
     visit_scans(plan.as_ref(), &mut |scan| {
         let def = &scan.spec().def;
-        for task in scan.spec().partitions.iter().flatten() {
-            for &o in &task.observations {
-                let Some(obs) = def.observations.get(o as usize) else {
-                    continue;
-                };
-                for &s in &obs.scenes {
-                    if let Some(scene) = def.scenes.get(s) {
-                        items.insert(scene.item_id.clone());
-                    }
+        // Observations first (a chunk list repeats them), then their scenes.
+        let observations: std::collections::HashSet<u32> = scan
+            .spec()
+            .partitions
+            .iter()
+            .flatten()
+            .flat_map(|task| task.observations.iter().copied())
+            .collect();
+        for o in observations {
+            let Some(obs) = def.observations.get(o as usize) else {
+                continue;
+            };
+            for scene in obs.scenes.iter().filter_map(|&s| def.scenes.get(s)) {
+                if !items.contains(&scene.item_id) {
+                    items.insert(scene.item_id.clone());
                 }
             }
         }
